@@ -1,0 +1,169 @@
+"""Per-chapter configurations: a frozen dataclass of knobs and three named profiles.
+
+A chapter's ``config.py`` declares its knobs once and the three profiles as instances::
+
+    @dataclass(frozen=True)
+    class DMBNConfig(ChapterConfig):
+        image_size: int = 64
+        train_steps: int = 3000
+
+    PROFILES = Profiles(
+        smoke=DMBNConfig(image_size=32, train_steps=20),
+        default=DMBNConfig(),
+        paper=DMBNConfig(image_size=128, train_steps=1_000_000),  # Section 3
+    )
+
+    def dmbn_config(profile: str = "default", **overrides) -> DMBNConfig:
+        return PROFILES.get(profile, **overrides)
+
+Unknown profiles, unknown override keys and overrides of the wrong type raise :class:`ConfigError`
+naming the value and what is accepted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from types import ModuleType
+from typing import Any, Generic, TypeVar
+
+PROFILE_NAMES = ("smoke", "default", "paper")
+
+
+class ConfigError(ValueError):
+    """A profile name, override key or override value that the chapter does not accept."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ChapterConfig:
+    """Base of every chapter's knobs. ``profile`` and ``seed`` are filled in by :class:`Profiles`."""
+
+    profile: str = "default"
+    seed: int = 0
+    device: str = "auto"  # "auto" picks CUDA when available, else CPU
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def subset(self, *names: str) -> dict[str, Any]:
+        """The named knobs as a dict: what a cache key for one stage should depend on."""
+        values = self.to_dict()
+        unknown = [n for n in names if n not in values]
+        if unknown:
+            raise ConfigError(f"{type(self).__name__} has no knob(s) {unknown}; knobs: {sorted(values)}")
+        return {n: values[n] for n in names}
+
+
+C = TypeVar("C", bound=ChapterConfig)
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    origin = typing.get_origin(annotation)
+    if annotation is Any:
+        return True
+    if origin is typing.Union or str(origin) == "<class 'types.UnionType'>":
+        return any(_type_ok(value, a) for a in typing.get_args(annotation))
+    if origin is typing.Literal:
+        return value in typing.get_args(annotation)
+    if origin in (tuple, list):
+        if not isinstance(value, (tuple, list)):
+            return False
+        args = [a for a in typing.get_args(annotation) if a is not Ellipsis]
+        return all(_type_ok(v, args[0]) for v in value) if args else True
+    if origin is dict or annotation is dict:
+        return isinstance(value, dict)
+    if annotation is type(None):
+        return value is None
+    if annotation is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if annotation is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(annotation, type):
+        return isinstance(value, annotation)
+    return True
+
+
+def _coerce(value: Any, annotation: Any) -> Any:
+    """Turn JSON-ish values into the field's type where that is lossless (list -> tuple, int -> float)."""
+    if typing.get_origin(annotation) is tuple and isinstance(value, list):
+        return tuple(value)
+    if annotation is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+class Profiles(Generic[C]):
+    """The three named profiles of one chapter config class."""
+
+    def __init__(self, *, smoke: C, default: C, paper: C) -> None:
+        configs = {"smoke": smoke, "default": default, "paper": paper}
+        classes = {type(c) for c in configs.values()}
+        if len(classes) != 1:
+            raise ConfigError(f"all profiles must share one config class, got {sorted(c.__name__ for c in classes)}")
+        self.config_class: type[C] = classes.pop()
+        self._configs = {name: dataclasses.replace(cfg, profile=name) for name, cfg in configs.items()}
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return PROFILE_NAMES
+
+    def knobs(self) -> list[str]:
+        return [f.name for f in dataclasses.fields(self.config_class)]
+
+    def get(self, profile: str = "default", /, **overrides: Any) -> C:
+        """The named profile with ``overrides`` applied; raises :class:`ConfigError` on bad input."""
+        if profile not in self._configs:
+            raise ConfigError(f"unknown profile {profile!r}; accepted profiles: {', '.join(PROFILE_NAMES)}")
+        knobs = self.knobs()
+        unknown = sorted(k for k in overrides if k not in knobs)
+        if unknown:
+            raise ConfigError(
+                f"unknown override(s) {unknown} for {self.config_class.__name__}; accepted: {', '.join(knobs)}"
+            )
+        if "profile" in overrides:
+            raise ConfigError("'profile' cannot be overridden; pass it as the profile argument")
+        hints = typing.get_type_hints(self.config_class)
+        clean = {}
+        for key, value in overrides.items():
+            value = _coerce(value, hints[key])
+            if not _type_ok(value, hints[key]):
+                raise ConfigError(
+                    f"override {key}={value!r} has type {type(value).__name__}; {key} expects {hints[key]}"
+                )
+            clean[key] = value
+        config = dataclasses.replace(self._configs[profile], **clean)
+        validate = getattr(config, "validate", None)
+        if callable(validate):
+            validate()
+        return config
+
+    def __getitem__(self, profile: str) -> C:
+        return self.get(profile)
+
+
+def config_hash(payload: Mapping[str, Any] | ChapterConfig, length: int = 16) -> str:
+    """A stable hash of a config (or part of one) for cache keys."""
+    if isinstance(payload, ChapterConfig):
+        payload = payload.to_dict()
+    text = json.dumps(payload, sort_keys=True, default=repr, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:length]
+
+
+def load_chapter_module(config_path: str | Path) -> ModuleType:
+    """Load ``replications/<paper>/config.py`` from its path (tests and the pipeline use this)."""
+    path = Path(config_path).resolve()
+    if not path.is_file():
+        raise FileNotFoundError(f"no chapter config at {path}")
+    name = f"_chapter_config_{path.parent.name}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    if not isinstance(getattr(module, "PROFILES", None), Profiles):
+        raise ConfigError(f"{path} must define PROFILES = Profiles(smoke=..., default=..., paper=...)")
+    return module

@@ -1,0 +1,77 @@
+from dataclasses import dataclass
+
+import pytest
+
+from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles, config_hash
+
+
+@dataclass(frozen=True)
+class ToyConfig(ChapterConfig):
+    steps: int = 10
+    lr: float = 1e-3
+    sizes: tuple[int, ...] = (8, 16)
+    name: str = "toy"
+
+    def validate(self) -> None:
+        if self.steps < 1:
+            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+
+
+PROFILES = Profiles(smoke=ToyConfig(steps=1), default=ToyConfig(), paper=ToyConfig(steps=1000))
+
+
+def test_profiles_are_named_and_seeded():
+    cfg = PROFILES.get("paper", seed=3)
+    assert (cfg.profile, cfg.steps, cfg.seed) == ("paper", 1000, 3)
+    assert PROFILES["smoke"].profile == "smoke"
+
+
+def test_unknown_profile_names_value_and_accepted():
+    with pytest.raises(ConfigError, match=r"unknown profile 'fast'.*smoke, default, paper"):
+        PROFILES.get("fast")
+
+
+def test_unknown_override_lists_accepted_keys():
+    with pytest.raises(ConfigError, match=r"unknown override\(s\) \['stepz'\].*accepted: .*steps"):
+        PROFILES.get("default", stepz=3)
+
+
+def test_override_of_wrong_type_is_refused():
+    with pytest.raises(ConfigError, match=r"steps='many'.*expects <class 'int'>"):
+        PROFILES.get("default", steps="many")
+    with pytest.raises(ConfigError, match="lr"):
+        PROFILES.get("default", lr=True)
+
+
+def test_overrides_are_coerced_losslessly():
+    cfg = PROFILES.get("default", lr=1, sizes=[4, 4])
+    assert cfg.lr == 1.0 and isinstance(cfg.lr, float)
+    assert cfg.sizes == (4, 4)
+
+
+def test_validate_hook_runs_on_overrides():
+    with pytest.raises(ConfigError, match="steps must be >= 1, got 0"):
+        PROFILES.get("default", steps=0)
+
+
+def test_profile_cannot_be_overridden():
+    with pytest.raises(ConfigError, match="'profile' cannot be overridden"):
+        PROFILES.get("default", profile="paper")
+
+
+def test_profiles_must_share_a_class():
+    @dataclass(frozen=True)
+    class Other(ChapterConfig):
+        pass
+
+    with pytest.raises(ConfigError, match="share one config class"):
+        Profiles(smoke=ToyConfig(), default=Other(), paper=ToyConfig())
+
+
+def test_config_hash_is_stable_and_sensitive():
+    a, b = PROFILES.get("default"), PROFILES.get("default", steps=11)
+    assert config_hash(a) == config_hash(PROFILES.get("default"))
+    assert config_hash(a) != config_hash(b)
+    assert config_hash(a.subset("lr")) == config_hash(b.subset("lr"))
+    with pytest.raises(ConfigError, match="no knob"):
+        a.subset("nope")
