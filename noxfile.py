@@ -15,7 +15,9 @@ ROOT = Path(__file__).resolve().parent
 nox.options.reuse_venv = "yes"
 nox.options.sessions = ["tests"]
 
-CHAPTERS = sorted(p.name for p in (ROOT / "replications").iterdir() if (p / f"{p.name}.md").is_file())
+CHAPTERS = sorted(
+    p.name for p in (ROOT / "replications").glob("*") if p.is_dir() and (p / f"{p.name}.md").is_file()
+)
 DEMO_NOTEBOOK = "tests/notebooks/pipeline_demo/pipeline_demo.md"
 
 

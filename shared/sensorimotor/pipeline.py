@@ -83,7 +83,7 @@ def find_root(start: Path | None = None) -> Path:
 def discover_chapters(root: Path) -> dict[str, Chapter]:
     """Every ``replications/<name>/<name>.md`` under ``root``, by name."""
     chapters = {}
-    for folder in sorted((root / "replications").iterdir()):
+    for folder in sorted((root / "replications").glob("*")):
         if folder.is_dir() and (folder / f"{folder.name}.md").is_file():
             chapters[folder.name] = Chapter(folder.name, folder, root / "book")
     return chapters
