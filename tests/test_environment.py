@@ -1,8 +1,8 @@
 """environment.yml (conda) and pyproject.toml (pip) must list the same packages and bounds."""
 
 import re
-import tomllib
 
+import tomllib
 import yaml
 
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
