@@ -33,6 +33,17 @@ def test_cached_arrays_compute_once_and_key_by_config():
     np.testing.assert_array_equal(first["x"], second["x"])
 
 
+def test_atomic_path_writes_with_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    with atomic_path(tmp_path / "report.ipynb") as tmp:
+        tmp.write_text("{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "report.ipynb").stat().st_mode) == 0o666 & ~mask
+
+
 def test_atomic_path_leaves_nothing_on_failure(tmp_path):
     target = tmp_path / "out.bin"
     with pytest.raises(RuntimeError):

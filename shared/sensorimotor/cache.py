@@ -45,6 +45,12 @@ def cache_path(namespace: str, key: Mapping[str, Any], suffix: str) -> Path:
     return folder / f"{config_hash(dict(key))}{suffix}"
 
 
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; on success rename it to ``path``, else delete it."""
@@ -55,6 +61,7 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        os.chmod(tmp_path, 0o666 & ~_current_umask())  # mkstemp makes 0600 files; use the usual mode
         os.replace(tmp_path, target)
     finally:
         if tmp_path.exists():
