@@ -75,3 +75,21 @@ def test_config_hash_is_stable_and_sensitive():
     assert config_hash(a.subset("lr")) == config_hash(b.subset("lr"))
     with pytest.raises(ConfigError, match="no knob"):
         a.subset("nope")
+
+
+def test_chapter_config_with_postponed_annotations_loads(tmp_path):
+    from sensorimotor.profiles import load_chapter_module
+
+    (tmp_path / "config.py").write_text(
+        "from __future__ import annotations\n"
+        "from dataclasses import dataclass\n"
+        "from sensorimotor.profiles import ChapterConfig, Profiles\n"
+        "@dataclass(frozen=True)\n"
+        "class C(ChapterConfig):\n"
+        "    steps: int = 1\n"
+        "PROFILES = Profiles(smoke=C(), default=C(), paper=C(steps=9))\n"
+    )
+    module = load_chapter_module(tmp_path / "config.py")
+    assert module.PROFILES.get("paper", steps=3).steps == 3
+    with pytest.raises(ConfigError, match="steps"):
+        module.PROFILES.get("paper", steps="x")

@@ -26,6 +26,7 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import sys
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -163,7 +164,12 @@ def load_chapter_module(config_path: str | Path) -> ModuleType:
     spec = importlib.util.spec_from_file_location(name, path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    sys.modules[name] = module  # dataclasses resolve string annotations through sys.modules
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        sys.modules.pop(name, None)
+        raise
     if not isinstance(getattr(module, "PROFILES", None), Profiles):
         raise ConfigError(f"{path} must define PROFILES = Profiles(smoke=..., default=..., paper=...)")
     return module

@@ -1,0 +1,100 @@
+"""Speed and size of the GMN chapter's pieces: scene generation, model sizes, training iterations.
+
+Run: ``python benchmarks/bench_gmn.py [--threads 1] [--repeats 3]``. Prints figures; asserts nothing.
+Training iterations use the chapter's ``default`` architecture on random scenes made by the simulator.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+import numpy as np
+import torch
+
+from sensorimotor.data.scenes import SceneDatasetConfig, make_scene, modality_split, training_batch
+from sensorimotor.models.gmn import GMN, GMNArch, count_parameters
+from sensorimotor.sim.scenes import random_object, render_views, sample_viewpoints
+from sensorimotor.sim.scenes_hand import grasp, sample_hand_poses
+
+DEFAULT = GMNArch(core_kernel=3, renderer_kernel=3)  # the chapter's `default` profile
+PAPER = GMNArch(r_channels=256, lstm_channels=64, z_channels=3, draw_steps=12, decoder_channels=32, tower_channels=256,
+                haptic_hidden=512, core_kernel=5, renderer_kernel=5)  # fmt: skip
+
+
+def cpu_seconds(fn, repeats: int) -> float:
+    start = time.process_time()
+    for _ in range(repeats):
+        fn()
+    return (time.process_time() - start) / repeats
+
+
+def bench_simulator(repeats: int) -> None:
+    gen = np.random.default_rng(0)
+    obj = random_object(gen, 5)
+    views, hands = sample_viewpoints(gen, 15), sample_hand_poses(gen, 15)
+    print("simulator (CPU seconds per scene of 15 views + 15 grasps)")
+    for size in (32, 64):
+        t = cpu_seconds(lambda s=size: render_views(obj, views, s), repeats)
+        print(f"  render 15 views {size}x{size} (2x2 supersampled): {t * 1e3:7.1f} ms")
+    t = cpu_seconds(lambda: grasp(obj, hands), repeats)
+    print(f"  15 grasps:                                  {t * 1e3:7.1f} ms")
+    cfg = SceneDatasetConfig(n_scenes=1)
+    t = cpu_seconds(lambda: make_scene(cfg, 0), repeats)
+    print(f"  one whole scene at 32x32:                   {t * 1e3:7.1f} ms  ({1 / t:.1f} scenes/s per core)")
+
+
+def bench_sizes() -> None:
+    print("parameters (millions): baseline / PoE / APoE")
+    for m, size in [(2, 32), (5, 32), (8, 32), (14, 32)]:
+        mods = modality_split(m, size)
+        counts = [count_parameters(GMN(mods, DEFAULT, s)) / 1e6 for s in ("baseline", "poe", "apoe")]
+        print(f"  default arch, M = {m:2d}, {size}x{size}: " + " / ".join(f"{c:6.2f}" for c in counts))
+    for m, size in [(2, 64), (5, 64), (8, 64), (14, 48)]:
+        with torch.device("meta"):
+            counts = [count_parameters(GMN(modality_split(m, size), PAPER, s)) / 1e6 for s in ("baseline", "poe", "apoe")]
+        print(f"  paper arch,   M = {m:2d}, {size}x{size}: " + " / ".join(f"{c:6.1f}" for c in counts))
+    print("  (paper: PoE 53 / APoE 29 at M = 5; PoE 131 / APoE 51 at M = 14)")
+
+
+def bench_training(repeats: int) -> None:
+    n = 24
+    scenes = [make_scene(SceneDatasetConfig(n_scenes=n), i) for i in range(n)]
+    data = {k: np.stack([s[k] for s in scenes]) for k in scenes[0]}
+    print("training iteration (forward + backward + Adam), default arch, median of repeats")
+    for m, batch, schemes in [(2, 8, ("baseline", "poe", "apoe")), (5, 4, ("poe", "apoe")), (14, 4, ("poe", "apoe"))]:
+        mods = modality_split(m, 32)
+        gen = np.random.default_rng(0)
+        context, target = training_batch(data, mods, np.arange(batch), gen, 14, 4)
+        models = {s: GMN(mods, DEFAULT, s) for s in schemes}
+        opts = {s: torch.optim.Adam(models[s].parameters(), 1e-4) for s in schemes}
+        times: dict[str, list[float]] = {s: [] for s in schemes}
+        for i in range(repeats + 1):
+            for s in schemes:  # interleaved, so every scheme sees the same machine load
+                start = time.perf_counter()
+                loss = models[s].elbo(context, target, batch)["loss"]
+                opts[s].zero_grad()
+                loss.backward()
+                opts[s].step()
+                if i:
+                    times[s].append(time.perf_counter() - start)
+        line = ", ".join(f"{s} {statistics.median(t) * 1e3:6.0f} ms" for s, t in times.items())
+        print(f"  M = {m:2d}, batch {batch}: {line}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (1 avoids spin-wait stalls on busy machines)")
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    torch.manual_seed(0)
+    print(f"torch {torch.__version__}, {args.threads} thread(s)")
+    bench_simulator(args.repeats)
+    bench_sizes()
+    bench_training(args.repeats)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""Knobs of the GMN/APoE chapter (Lim et al., NeurIPS 2019) and its three profiles.
+
+Claim criteria are module constants, fixed before any run of the chapter.
+"""
+
+
+from dataclasses import dataclass
+
+from sensorimotor.claims import AtLeast, AtMost
+from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
+
+# ----------------------------------------------------------------------------------------------------
+# Claim criteria (written before running; never tuned afterwards)
+# ----------------------------------------------------------------------------------------------------
+# Fig. 3: fraction of the curve points (3 panels x context counts x extra-context lines) where APoE
+# assigns a higher log-likelihood to the targets than the baseline. Paper: every point.
+FIG3_APOE_WINS = AtLeast(0.8, partly=0.5)
+# Fig. 1: haptic contexts give the sampled images the object's shape: silhouette IoU with one image +
+# all haptic contexts minus IoU with the one image alone (mean over test scenes, views, samples).
+FIG1_IOU_GAIN = AtLeast(0.05, partly=0.02)
+# Fig. 4: mean accuracy gain of APoE over the baseline over the three context kinds (I, H, H+I) and
+# all context counts. Paper: APoE above the baseline everywhere.
+FIG4_ACCURACY_GAIN = AtLeast(0.03, partly=0.0)
+# Fig. 5: generalisation gap (val_full - val_missing, negative ELBO in nats per target dimension) of
+# the baseline minus that of APoE. Paper: APoE generalises to unseen combinations, the baseline overfits.
+FIG5_GAP_DIFFERENCE = AtLeast(0.05, partly=0.0)
+# Space: largest relative deviation of our paper-architecture parameter counts from the paper's
+# (PoE/APoE for M = 5 and 14: 53M/29M and 131M/51M).
+SPACE_PARAM_DEVIATION = AtMost(0.10, partly=0.25)
+# Time: PoE / APoE time per training iteration at M = 14 (paper: 2059 / 1189 ms = 1.73; 1.16 at M = 5).
+TIME_RATIO_M14 = AtLeast(1.3, partly=1.05)
+
+PAPER_PARAMS = {5: {"poe": 53e6, "apoe": 29e6}, 14: {"poe": 131e6, "apoe": 51e6}}  # Section 4
+PAPER_TIMES_MS = {5: {"poe": 790, "apoe": 679}, 14: {"poe": 2059, "apoe": 1189}}  # Section 4
+PAPER_IMAGE_SIZE = {5: 64, 14: 48}  # authors' scripts: M = 14 uses 48x48 images
+
+
+@dataclass(frozen=True)
+class GMNConfig(ChapterConfig):
+    # --- scenes (MESE stand-in) --------------------------------------------------------------------
+    n_train_scenes: int = 2000
+    n_test_scenes: int = 128
+    n_views: int = 15  # views and haptic episodes per scene (Section 4)
+    image_size: int = 32
+    supersample: int = 2
+    n_parts: tuple[int, ...] = (5,)  # Shepard-Metzler objects with 5 parts (Section 4)
+    classify_parts: tuple[int, ...] = (4, 6)  # unseen 4- and 6-part objects for classification (authors' README)
+    workers: int = 2  # processes generating scenes
+    train_processes: int = 2  # models trained at the same time, one per worker process
+    torch_threads: int = 1  # 0 = torch's default; 1 avoids OpenMP spin-wait stalls on a shared 2-core machine
+    # --- model (GMNArch) -------------------------------------------------------------------------
+    r_channels: int = 32
+    lstm_channels: int = 32
+    z_channels: int = 3
+    draw_steps: int = 4
+    decoder_channels: int = 16
+    tower_channels: int = 32
+    haptic_hidden: int = 128
+    core_kernel: int = 3
+    renderer_kernel: int = 3
+    # --- training (M = 2 models: Fig. 1, 3, 4) ---------------------------------------------------
+    train_steps: int = 1000
+    batch_size: int = 8
+    lr: float = 1e-3
+    max_context: int = 14
+    max_targets: int = 4
+    sigma_start: float = 0.2
+    sigma_end: float = 0.1
+    sigma_anneal: float = 0.5
+    grad_clip: float = 1.0
+    # --- Fig. 3: cross-modal density estimation ----------------------------------------------------
+    density_scenes: int = 24
+    density_counts: tuple[int, ...] = (0, 1, 3, 7, 14)
+    density_extra: tuple[int, ...] = (0, 2)  # extra target-modality contexts (0 = fully cross-modal)
+    density_targets: int = 5
+    eval_samples: int = 4  # importance samples of z per estimate
+    # --- Fig. 1: cross-modal generation --------------------------------------------------------------
+    generation_queries: int = 6
+    generation_samples: int = 3
+    generation_image_contexts: int = 1
+    generation_haptic_contexts: int = 15
+    silhouette_scenes: int = 32
+    silhouette_threshold: float = 0.1
+    # --- Fig. 4: classification ------------------------------------------------------------------
+    classify_groups: int = 4
+    classify_group_size: int = 10
+    classify_counts: tuple[int, ...] = (1, 3, 8)
+    classify_targets: int = 1  # held-out pairs per modality
+    # --- Fig. 5: missing modalities (M = 8) --------------------------------------------------------
+    missing_modalities: int = 8
+    missing_train_steps: int = 600
+    missing_batch_size: int = 4
+    missing_max_targets: int = 3
+    missing_limited_sizes: tuple[int, ...] = (1, 2)  # modalities per training scene, Fig. 5(a)
+    missing_opposite_sizes: tuple[int, ...] = (7, 8)  # Fig. 5(b)
+    missing_eval_scenes: int = 32
+    missing_eval_points: int = 4  # evaluations along training (plus the end)
+    # --- space and time --------------------------------------------------------------------------
+    spacetime_modalities: tuple[int, ...] = (5, 14)
+    spacetime_batch: int = 4
+    spacetime_repeats: int = 3
+
+    def validate(self) -> None:
+        if self.max_context >= self.n_views:
+            raise ConfigError(f"max_context={self.max_context} must be below n_views={self.n_views}")
+        if max(self.density_extra) + self.density_targets > self.n_views:
+            raise ConfigError("density_extra + density_targets must not exceed n_views")
+        if max(self.classify_counts) + self.classify_targets > self.n_views:
+            raise ConfigError("classify_counts + classify_targets must not exceed n_views")
+        if self.generation_image_contexts + self.generation_queries > self.n_views:
+            raise ConfigError("generation_image_contexts + generation_queries must not exceed n_views")
+        if self.image_size % 8:
+            raise ConfigError(f"image_size must be a multiple of 8, got {self.image_size}")
+
+    def arch_dict(self) -> dict[str, int]:
+        names = ("r_channels", "lstm_channels", "z_channels", "draw_steps", "decoder_channels", "tower_channels",
+                 "haptic_hidden", "core_kernel", "renderer_kernel")  # fmt: skip
+        return {n: getattr(self, n) for n in names}
+
+
+PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lstm, nz, steps, nc_enc, tower, haptic
+    r_channels=256, lstm_channels=64, z_channels=3, draw_steps=12, decoder_channels=32, tower_channels=256,
+    haptic_hidden=512, core_kernel=5, renderer_kernel=5,
+)  # fmt: skip
+
+PROFILES = Profiles(
+    smoke=GMNConfig(
+        n_train_scenes=48, n_test_scenes=16, image_size=16, workers=1, train_processes=1, r_channels=8, lstm_channels=8, z_channels=2,
+        draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, train_steps=6, batch_size=4,
+        max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4), density_extra=(0, 2), eval_samples=2,
+        generation_queries=3, generation_samples=2, silhouette_scenes=3, classify_groups=1,
+        classify_group_size=4, classify_counts=(1, 4), missing_train_steps=4, missing_eval_scenes=4,
+        missing_eval_points=1, spacetime_batch=2, spacetime_repeats=1,
+    ),  # fmt: skip
+    default=GMNConfig(),
+    paper=GMNConfig(
+        n_train_scenes=100_000,  # MESE's scene count is not given in the paper; GQN-scale guess
+        n_test_scenes=1000,
+        torch_threads=0,
+        train_processes=1,
+        image_size=64,  # Section 4: 64x64 RGB images
+        **PAPER_ARCH,
+        train_steps=83_334,  # authors' scripts: 10 epochs, batch 12 (83k steps at 100k scenes)
+        batch_size=12,
+        lr=1e-4,
+        max_targets=15,  # all remaining views are targets
+        sigma_start=2.0,  # GQN's annealing of the pixel std, 2.0 -> 0.7
+        sigma_end=0.7,
+        sigma_anneal=1.0,
+        grad_clip=0.25,
+        density_scenes=1000,
+        density_counts=tuple(range(16)),
+        density_extra=(0, 1, 2, 5),
+        eval_samples=50,  # authors' evaluation scripts: 50 z samples
+        silhouette_scenes=200,
+        classify_groups=100,
+        classify_counts=(1, 2, 3, 4, 5),  # authors' script: 0..5 contexts
+        classify_targets=5,  # authors' script: the last 5 views of each modality
+        missing_train_steps=83_334,
+        missing_batch_size=12,
+        missing_max_targets=15,
+        missing_eval_scenes=1000,
+        missing_eval_points=10,
+        spacetime_batch=12,
+        spacetime_repeats=10,
+    ),
+)
+
+
+def gmn_config(profile: str = "default", **overrides) -> GMNConfig:
+    """The chapter's config for ``profile`` with ``overrides`` applied (unknown keys raise ConfigError)."""
+    return PROFILES.get(profile, **overrides)

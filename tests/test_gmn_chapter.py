@@ -1,0 +1,78 @@
+"""The GMN chapter's config, and one training step of its `paper`-profile models on CPU."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from sensorimotor.data.scenes import SceneDatasetConfig, make_scene, modality_split
+from sensorimotor.models.gmn import GMN, GMNArch, count_parameters
+from sensorimotor.models.gmn_train import TrainSpec, train_gmn
+from sensorimotor.profiles import ConfigError, load_chapter_module
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def chapter():
+    return load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
+
+
+def test_profiles_load_and_validate(chapter):
+    for name in ("smoke", "default", "paper"):
+        cfg = chapter.gmn_config(name)
+        assert cfg.profile == name
+        GMNArch(**cfg.arch_dict())
+    paper = chapter.gmn_config("paper")
+    assert paper.image_size == 64 and paper.draw_steps == 12 and paper.r_channels == 256 and paper.lstm_channels == 64
+    assert chapter.gmn_config("smoke", train_steps=3).train_steps == 3
+    with pytest.raises(ConfigError, match="unknown override"):
+        chapter.gmn_config("smoke", bogus=1)
+    with pytest.raises(ConfigError, match="max_context"):
+        chapter.gmn_config("smoke", max_context=15)
+    with pytest.raises(ConfigError, match="unknown profile"):
+        chapter.gmn_config("huge")
+
+
+def test_claim_criteria_are_fixed_in_the_config(chapter):
+    for name in ("FIG3_APOE_WINS", "FIG1_IOU_GAIN", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE", "SPACE_PARAM_DEVIATION",
+                 "TIME_RATIO_M14"):  # fmt: skip
+        assert getattr(chapter, name).describe()
+
+
+@pytest.mark.parametrize("scheme", ["baseline", "apoe"])
+def test_paper_profile_models_take_one_training_step_on_cpu(chapter, scheme):
+    """The paper's settings (64x64, 12 DRAW steps, 256/64 channels): build, then one Adam step (batch 1).
+
+    The chapter trains the baseline and APoE; PoE at the paper's settings is built (on the meta device)
+    by the parameter-count test, and its code path is the one of the small PoE tests.
+    """
+    cfg = chapter.gmn_config("paper")
+    arch = GMNArch(**cfg.arch_dict())
+    scene_cfg = SceneDatasetConfig(1, n_views=cfg.n_views, image_size=cfg.image_size, supersample=1, n_parts=cfg.n_parts)
+    scene = make_scene(scene_cfg, 0)
+    data = {k: np.asarray(v)[None] for k, v in scene.items()}
+    mods = modality_split(2, cfg.image_size)
+    torch.manual_seed(0)
+    model = GMN(mods, arch, scheme)
+    assert model.grid == (16, 16)
+    assert count_parameters(model) > 50e6
+    before = [p.detach().clone() for p in model.parameters()]
+    spec = dataclasses.replace(
+        TrainSpec(steps=1, lr=cfg.lr, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end, grad_clip=cfg.grad_clip),
+        batch_size=1, max_context=1, max_targets=1,
+    )  # fmt: skip
+    hist = train_gmn(model, data, mods, spec, progress=False)
+    assert np.isfinite(hist["loss"]).all()
+    changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+    assert changed > 0.5 * len(before)

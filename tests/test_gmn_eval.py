@@ -1,0 +1,134 @@
+"""GMN training loop, checkpoint cache and the paper's evaluation protocols on a tiny scene set."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from sensorimotor.data.scenes import SceneDatasetConfig, modality_split, scene_dataset
+from sensorimotor.models import gmn_eval
+from sensorimotor.models.gmn import GMN, GMNArch
+from sensorimotor.models.gmn_train import TrainJob, TrainSpec, run_jobs, train_gmn, trained_gmn
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """One torch thread: several threads stall on OpenMP spin-waits when the machine's cores are shared."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+TINY = GMNArch(r_channels=8, lstm_channels=8, z_channels=2, draw_steps=2, decoder_channels=4, tower_channels=8,
+               haptic_hidden=16, core_kernel=3, renderer_kernel=3)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def data():
+    return scene_dataset(SceneDatasetConfig(n_scenes=6, n_views=6, image_size=16, supersample=1), workers=1, progress=False)
+
+
+@pytest.fixture(scope="module")
+def model():
+    torch.manual_seed(0)
+    return GMN(modality_split(2, 16), TINY, "apoe").eval()
+
+
+def test_sigma_is_annealed_linearly():
+    spec = TrainSpec(steps=100, sigma_start=0.3, sigma_end=0.1, sigma_anneal=0.5)
+    assert spec.sigma(0) == pytest.approx(0.3)
+    assert spec.sigma(25) == pytest.approx(0.2)
+    assert spec.sigma(50) == spec.sigma(99) == pytest.approx(0.1)
+
+
+def test_training_and_the_checkpoint_cache(data):
+    mods = modality_split(2, 16)
+    spec = TrainSpec(steps=3, batch_size=2, max_context=4, max_targets=2)
+    calls = []
+
+    def train(m):
+        calls.append(1)
+        return train_gmn(m, data, mods, spec, progress=False, evaluate=lambda mm, step: {"x": float(step)}, eval_every=2)
+
+    first, hist = trained_gmn({"k": 1}, mods, TINY, "baseline", train)
+    assert len(hist["loss"]) == 3 and np.isfinite(hist["loss"]).all()
+    assert hist["eval/step"] == [0.0, 2.0, 3.0] and hist["eval/x"] == [0.0, 2.0, 3.0]
+    second, hist2 = trained_gmn({"k": 1}, mods, TINY, "baseline", train)
+    assert len(calls) == 1 and hist2 == hist  # loaded from the cache, not retrained
+    for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
+        torch.testing.assert_close(a, b)
+
+
+def test_training_rejects_bad_masks(data):
+    mods = modality_split(2, 16)
+    with pytest.raises(ValueError, match="scene_modalities"):
+        train_gmn(GMN(mods, TINY), data, mods, TrainSpec(steps=1), scene_modalities=np.ones((2, 2), bool), progress=False)
+
+
+def test_cross_modal_density(model, data):
+    mods = modality_split(2, 16)
+    out = gmn_eval.cross_modal_density(model, data, mods, [0, 1, 2], "haptic", "image", counts=(0, 2), extra_counts=(0, 1),
+                                       n_targets=2, n_samples=2, sigma=0.1, seed=0, grey=(False, True))  # fmt: skip
+    assert out.shape == (2, 2, 2) and np.isfinite(out).all()
+    assert (out[1] > out[0]).all()  # one grey channel scores higher than three RGB channels of the same pixels
+    again = gmn_eval.cross_modal_density(model, data, mods, [0, 1, 2], "haptic", "image", counts=(0, 2), extra_counts=(0, 1),
+                                         n_targets=2, n_samples=2, sigma=0.1, seed=0, grey=(False, True))  # fmt: skip
+    np.testing.assert_array_equal(out, again)
+
+
+def test_generation_and_silhouettes(model, data):
+    mods = modality_split(2, 16)
+    out = gmn_eval.generation(model, data, mods, 1, {"image": 1, "haptic": 5}, n_queries=3, n_samples=2, seed=0)
+    assert out["context_images"].shape == (1, 16, 16, 3) and out["truth"].shape == (3, 16, 16, 3)
+    assert out["samples"].shape == (2, 3, 16, 16, 3) and 0 <= out["samples"].min() and out["samples"].max() <= 1
+    sil = gmn_eval.silhouette_agreement(model, data, mods, [0, 1], {"image": 1}, 2, 2, 0.1, 0)
+    assert 0 <= sil["iou"] <= 1 and sil["grey_spread"] >= 0 and sil["chroma_spread"] >= 0
+
+
+def test_classification(model, data):
+    mods = modality_split(2, 16)
+    groups = np.arange(6).reshape(2, 3)
+    acc = gmn_eval.classification(model, data, mods, groups, (1, 3), {"I": ["image"], "H+I": ["image", "haptic"]},
+                                  n_targets=1, n_samples=2, sigma=0.1, seed=0)  # fmt: skip
+    assert set(acc) == {"I", "H+I"}
+    for a in acc.values():
+        assert a.shape == (2,) and ((a >= 0) & (a <= 1)).all()
+        assert np.allclose(a * 6, np.round(a * 6))  # a count out of 6 held-out sets
+    with pytest.raises(ValueError, match=r"unknown modalities \['touch'\]"):
+        gmn_eval.classification(model, data, mods, groups, (1,), {"T": ["touch"]}, 1, 1, 0.1, 0)
+
+
+def test_masks_and_masked_nll(data):
+    gen = np.random.default_rng(0)
+    masks = gmn_eval.sample_modality_masks(gen, 50, 8, (1, 2))
+    assert set(masks.sum(axis=1)) == {1, 2}
+    with pytest.raises(ValueError, match="mask sizes"):
+        gmn_eval.sample_modality_masks(gen, 2, 8, (0,))
+    mods = modality_split(8, 16)
+    model = GMN(mods, TINY, "apoe").eval()
+    nll = gmn_eval.masked_nll(model, data, mods, [0, 1, 2], masks[:3], max_context=3, max_targets=2, sigma=0.1, seed=0)
+    assert np.isfinite(nll)
+
+
+def test_compare_poe_apoe(data):
+    mods = modality_split(5, 16)
+    out = gmn_eval.compare_poe_apoe(mods, TINY, data, batch_size=2, repeats=1, seed=0, max_context=3, max_targets=1)
+    assert out["params"]["poe"] > out["params"]["apoe"]
+    assert all(s > 0 for s in out["seconds"].values())
+
+
+def test_training_jobs_give_the_same_models_in_worker_processes(tmp_path, monkeypatch):
+    config = SceneDatasetConfig(n_scenes=4, n_views=4, image_size=16, supersample=1)
+    scene_dataset(config, workers=1, progress=False)
+    spec = TrainSpec(steps=2, batch_size=2, max_context=2, max_targets=1)
+    jobs = [TrainJob({}, 2, 16, TINY, s, spec, config, seed=0, label=s) for s in ("baseline", "apoe")]
+    in_workers = run_jobs(jobs, processes=2, threads=1, progress=False)
+    assert all(job.path().exists() for job in jobs)
+    monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / "fresh"))
+    in_process = run_jobs(jobs, processes=1, threads=1, progress=False)
+    for (a, ha), (b, hb) in zip(in_workers, in_process, strict=True):
+        assert ha["loss"] == hb["loss"]
+        for x, y in zip(a.state_dict().values(), b.state_dict().values(), strict=True):
+            torch.testing.assert_close(x, y, rtol=0, atol=0)
