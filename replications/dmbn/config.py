@@ -1,0 +1,146 @@
+"""Knobs of the DMBN chapter (Seker et al. 2022) and its three profiles.
+
+The claim criteria at the bottom were written before the `default` run and are not tuned afterwards.
+"""
+
+
+import dataclasses
+
+from sensorimotor.claims import AtLeast
+from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
+
+
+@dataclasses.dataclass(frozen=True)
+class DMBNConfig(ChapterConfig):
+    # CPU threads for torch; 0 = torch's default. One thread: on this shared 2-core machine two threads
+    # ran a training step 7x slower (OpenMP threads fighting other jobs for the cores).
+    torch_threads: int = 1
+    # --- data: our robot's own interactions in the tabletop simulator (Section 4) ---------------
+    n_push: int = 50
+    n_grasp: int = 50
+    render_size: int = 64  # simulator camera resolution
+    image_size: int = 32  # resolution the networks see (area-averaged from render_size)
+    n_steps: int = 30  # time steps recorded per interaction
+    test_fraction: float = 0.2  # paper: 80 % train, 20 % test
+    # --- networks (Tables C.2-C.5) --------------------------------------------------------------
+    image_width: float = 0.25  # multiplier on the paper's conv widths (1.0 = Table C.2)
+    image_head: tuple[int, ...] = (8, 8)  # full-resolution convs before the output (paper: 16, 8)
+    latent_dim: int = 128
+    joint_encoder: tuple[int, ...] = (32, 64, 64, 128, 128, 256)  # Table C.3
+    joint_decoder: tuple[int, ...] = (1024, 512, 216, 128, 32)  # Table C.5
+    image_sigma: str = "bounded"  # authors' notebook: sigmoid then softplus on the image sigma
+    joint_loss_weight: float = 1.0  # Eq. 5 weighs modalities equally (the notebook used 0.01)
+    # --- DMBN training (Appendix C) ---------------------------------------------------------------
+    train_steps: int = 2000
+    batch_size: int = 32
+    targets_per_sample: int = 2  # image targets per interaction and step (paper: 1)
+    joint_targets_per_sample: int = 10  # joint targets per interaction and step (paper: 1; the joint decoder is cheap)
+    lr: float = 1e-3
+    lr_schedule: str = "cosine"  # "constant" (paper) or "cosine" (down to lr/20 over the run)
+    obs_max: int = 5
+    grad_clip: float = 10.0
+    # --- MVAE training (Appendix D) ---------------------------------------------------------------
+    mvae_steps: int = 2000
+    mvae_batch_size: int = 32
+    mvae_lr: float = 3e-4  # 1e-3 (the paper's) diverged to a constant output in our pilot
+    # --- experiments ----------------------------------------------------------------------------
+    condition_offset: int = 1  # condition this many steps before the object first moves (5.1-5.3)
+    fig4_frames: int = 6  # frames shown per example in Fig. 4
+    fig5_sizes: tuple[int, ...] = (10, 40, 80)  # training interactions per point of Fig. 5
+    fig5_seeds: int = 2  # models per point of Fig. 5 (training seeds 0..fig5_seeds-1 around `seed`)
+    tsne_fractions: tuple[float, ...] = (0.0, 0.05, 0.25, 1.0)  # of train_steps (paper: 0, 7k .. 150k)
+    tsne_states: int = 250  # states encoded for Fig. 7 and the retrieval measure
+    other_angles: tuple[float, ...] = (-0.35, 0.0, 0.35)  # other agent's action angles (its own frame)
+    other_sides: tuple[str, ...] = ("opposite", "left")
+    table1_seeds: int = 3  # paper: 10
+    disturbance_factor: float = 1.5  # "disturbed": error to nearest training frames > factor x q90 (own test)
+    novelty_angles: tuple[float, ...] = (0.0, 2.2)  # our own demonstrations in novel scenes (Appendix A-B)
+    # --- the authors' released data (used only when `authors_data` is set) -------------------------
+    authors_data: str | None = None  # path to their data/data2020 (also the notebook parameter of that name)
+    authors_steps_per_interaction: int = 50  # resampled length of every interaction
+    authors_image_size: int = 32
+    authors_train_steps: int = 2000
+    authors_fig5_sizes: tuple[int, ...] = (10, 40, 80)
+    authors_fig5_seeds: int = 1
+
+    def validate(self) -> None:
+        if self.torch_threads < 0:
+            raise ConfigError(f"torch_threads={self.torch_threads} must be >= 0 (0 = torch's default)")
+        if self.image_size > self.render_size:
+            raise ConfigError(f"image_size={self.image_size} must be <= render_size={self.render_size}")
+        if not 0.0 < self.test_fraction < 1.0:
+            raise ConfigError(f"test_fraction={self.test_fraction} must be in (0, 1)")
+        if self.lr_schedule not in ("constant", "cosine"):
+            raise ConfigError(f"lr_schedule={self.lr_schedule!r}; accepted: 'constant', 'cosine'")
+        if self.image_sigma not in ("bounded", "free"):
+            raise ConfigError(f"image_sigma={self.image_sigma!r}; accepted: 'bounded', 'free'")
+        n_train = self.n_push + self.n_grasp - round((self.n_push + self.n_grasp) * self.test_fraction)
+        too_big = [s for s in self.fig5_sizes if s > n_train]
+        if too_big:
+            raise ConfigError(f"fig5_sizes {too_big} exceed the {n_train} training interactions")
+        bad_sides = [s for s in self.other_sides if s not in ("opposite", "left", "right")]
+        if bad_sides:
+            raise ConfigError(f"other_sides {bad_sides}; accepted: opposite, left, right")
+        if self.obs_max + max(self.targets_per_sample, self.joint_targets_per_sample) > self.n_steps:
+            raise ConfigError(
+                f"obs_max + targets per sample ({self.obs_max} + {self.targets_per_sample}/{self.joint_targets_per_sample})"
+                f" must be <= n_steps={self.n_steps}"
+            )
+        if not all(0.0 <= f <= 1.0 for f in self.tsne_fractions):
+            raise ConfigError(f"tsne_fractions {self.tsne_fractions} must lie in [0, 1]")
+
+
+PROFILES = Profiles(
+    smoke=DMBNConfig(
+        n_push=6, n_grasp=6, render_size=32, image_size=16, n_steps=12, image_width=0.125, image_head=(4,),
+        latent_dim=32, joint_encoder=(32, 32), joint_decoder=(64, 32), train_steps=30, batch_size=4,
+        joint_targets_per_sample=4,
+        mvae_steps=30, mvae_batch_size=8, fig4_frames=4, fig5_sizes=(4, 9), fig5_seeds=1,
+        tsne_fractions=(0.0, 1.0), tsne_states=30, other_angles=(0.0,), table1_seeds=1, novelty_angles=(0.0,),
+        authors_steps_per_interaction=12, authors_image_size=16, authors_train_steps=30, authors_fig5_sizes=(4,),
+    ),
+    default=DMBNConfig(),
+    paper=DMBNConfig(
+        n_push=50, n_grasp=50,  # Section 4: 50 push + 50 grasp interactions
+        render_size=128, image_size=128,  # Section 4: 128x128 RGB
+        n_steps=60,  # the authors' interactions hold 60-90 steps
+        image_width=1.0, image_head=(16, 8),  # Tables C.2 and C.4
+        train_steps=1_000_000, batch_size=1, targets_per_sample=1, joint_targets_per_sample=1, lr=1e-4,  # Appendix C
+        lr_schedule="constant",
+        mvae_steps=200 * 80 * 59 // 128, mvae_batch_size=128, mvae_lr=1e-3,  # Appendix D: 200 epochs, batch 128
+        fig5_sizes=(10, 20, 40, 80), fig5_seeds=5, tsne_fractions=(0.0, 0.007, 0.025, 0.075, 0.15),  # Fig. 7: 0, 7k, 25k, 75k, 150k steps
+        table1_seeds=10,  # Table 1: ten training runs
+        authors_steps_per_interaction=60, authors_image_size=128, authors_train_steps=1_000_000,
+        authors_fig5_sizes=(10, 20, 40, 80), authors_fig5_seeds=5,
+        torch_threads=0,
+    ),
+)
+
+
+def dmbn_config(profile: str = "default", **overrides) -> DMBNConfig:
+    return PROFILES.get(profile, **overrides)
+
+
+# --- claim criteria, fixed before running ------------------------------------------------------------
+CRITERIA = {
+    # 5.1: fraction of test interactions whose joints, decoded from one image just before contact
+    # (joint availability 0), replayed on the robot, cause the same outcome (lifted / direction) as the truth
+    "5.1": AtLeast(0.8, partly=0.5),
+    # 5.2: panels of Fig. 5 (of 4) in which DMBN's mean error is below MVAE's at the largest training set
+    "5.2": AtLeast(4, partly=2),
+    # 5.3: MVAE / DMBN image error ratio at long horizons (|t - t_cond| >= n_steps / 3)
+    "5.3": AtLeast(1.5, partly=1.0),
+    # 5.4: cross-modal retrieval accuracy at the end of training (same interaction, within one step)
+    "5.4": AtLeast(0.5, partly=0.2),
+    # 5.5: fraction of the other agent's full-view pulls answered with an egocentric (mirror) response
+    "5.5": AtLeast(0.5, partly=0.25),
+    # 5.6: fraction of mirror cases whose latent-nearest training interaction responds egocentrically
+    # while the pixel-nearest one does not
+    "5.6": AtLeast(0.75, partly=0.5),
+    # 5.7: success rate of Image+Joint minus Image-only over seeds x 2 cases (paper 20/20 - 10/20 = 0.5)
+    "5.7": AtLeast(0.25, partly=0.01),
+    # A-B: fraction of novel-configuration demonstrations answered with the right action and direction
+    "A-B": AtLeast(0.8, partly=0.5),
+    # 5.2 on the authors' data: panels where DMBN beats MVAE at the largest training set
+    "5.2-authors": AtLeast(4, partly=2),
+}

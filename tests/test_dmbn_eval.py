@@ -1,0 +1,111 @@
+"""Evaluation helpers of the DMBN chapter on small synthetic arrays of the data contract's shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from test_dmbn_models import D, small_spec, synthetic_data
+
+from sensorimotor.dmbn_eval import (
+    PANELS,
+    condition_steps,
+    contact_steps,
+    cross_modal_retrieval,
+    disturbance_scores,
+    dmbn_from_images,
+    dmbn_trajectories,
+    errors_by_horizon,
+    missing_modality_errors,
+    mvae_trajectories,
+    nearest_index,
+    nearest_trajectories,
+    paired_encodings,
+    training_subset,
+    trajectory_errors,
+)
+from sensorimotor.models.dmbn import DMBN
+from sensorimotor.models.mvae import MVAE
+
+
+def test_contact_and_condition_steps():
+    xy = np.zeros((3, 10, 7), dtype=np.float32)
+    xy[0, 6:, 0] = np.linspace(0.01, 0.1, 4)  # first moves at step 6
+    xy[1, 3:, 1] = -0.2  # moves at step 3
+    xy[2, 8:, 2] = 0.05  # lifted at step 8
+    np.testing.assert_array_equal(contact_steps(xy), [6, 3, 8])
+    np.testing.assert_array_equal(condition_steps(xy, offset=2), [4, 1, 6])
+    with pytest.raises(ValueError, match="N, T"):
+        contact_steps(xy[0])
+    with pytest.raises(ValueError, match="offset"):
+        condition_steps(xy, offset=0)
+
+
+def test_training_subsets_are_balanced_and_reproducible():
+    actions = np.array([0] * 10 + [1] * 6)
+    sub = training_subset(actions, 6, seed=0)
+    assert len(sub) == 6 and (actions[sub] == 1).sum() == 3 and len(set(sub)) == 6
+    np.testing.assert_array_equal(sub, training_subset(actions, 6, seed=0))
+    assert len(training_subset(actions, 16, seed=1)) == 16
+    with pytest.raises(ValueError, match="subset size"):
+        training_subset(actions, 17, seed=0)
+
+
+def test_retrieval_accuracy():
+    g = np.random.default_rng(0)
+    a = g.normal(size=(50, 8))
+    assert cross_modal_retrieval(a, a + 1e-3) == 1.0
+    assert cross_modal_retrieval(a, g.normal(size=(50, 8))) < 0.2
+    # with a step tolerance a neighbour of the same interaction counts
+    inter, step = np.zeros(50, int), np.arange(50)
+    shifted = np.roll(a, 1, axis=0)
+    assert cross_modal_retrieval(a, shifted) == 0.0
+    assert cross_modal_retrieval(a, shifted, inter, step, step_tolerance=1) > 0.95
+    with pytest.raises(ValueError, match="same shape"):
+        cross_modal_retrieval(a, a[:10])
+
+
+def test_errors_by_horizon_and_trajectory_errors():
+    true = np.zeros((2, 5, 1))
+    pred = np.arange(5, dtype=float)[None, :, None].repeat(2, 0)  # error grows with t
+    cond = np.array([0, 4])
+    h = errors_by_horizon(pred, true, cond, max_horizon=5)
+    # horizon 0: t=0 (err 0) and t=4 (err 16) -> mean 8; horizon 4: t=4 (16) and t=0 (0) -> 8
+    assert h[0] == pytest.approx(8.0) and h[4] == pytest.approx(8.0) and np.isnan(h[5])
+    np.testing.assert_allclose(trajectory_errors(pred, true), [6.0, 6.0])
+    with pytest.raises(ValueError, match="shape"):
+        trajectory_errors(pred, true[:, :3])
+
+
+def test_nearest_trajectories_and_disturbance():
+    g = np.random.default_rng(0)
+    ref = g.random((4, 3, 3, 4, 4)).astype(np.float32)
+    idx, err = nearest_trajectories(ref[[2, 0]] + 0.01, ref)
+    np.testing.assert_array_equal(idx, [2, 0])
+    assert (err < 1e-3).all()
+    clean = disturbance_scores(ref[:1], ref.reshape(-1, 3, 4, 4))
+    noisy = disturbance_scores(g.random((1, 3, 3, 4, 4)), ref.reshape(-1, 3, 4, 4))
+    assert clean[0] == pytest.approx(0.0, abs=1e-6) and noisy[0] > 0.01
+    assert nearest_index(ref[1, 0], ref[:, 0])[0] == 1
+
+
+def test_prediction_helpers_shapes():
+    data, _ = synthetic_data(n=4, t=8)
+    dmbn, mvae = DMBN(small_spec()), MVAE(small_spec())
+    inter, cond = np.array([0, 3]), np.array([2, 5])
+    pred = dmbn_trajectories(dmbn, data, inter, cond, {"image": 1.0, "joint": 0.0})
+    assert pred["image"].shape == (2, 8, 3, 16, 16) and pred["joint"].shape == (2, 8, D)
+    with pytest.raises(ValueError, match="no modality"):
+        dmbn_trajectories(dmbn, data, inter, cond, {"image": 0.0, "joint": 0.0})
+    rolled = mvae_trajectories(mvae, data, inter, cond, {"joint": True})
+    assert rolled["image"].shape == (2, 8, 3, 16, 16)
+    frames = np.zeros((3, 16, 16, 3), dtype=np.uint8)
+    out = dmbn_from_images(dmbn, frames, 0.4, np.linspace(0, 1, 8))
+    assert out["joint"].shape == (3, 8, D)
+    with pytest.raises(ValueError, match="uint8"):
+        dmbn_from_images(dmbn, frames.astype(float), 0.4, np.linspace(0, 1, 8))
+    errors = missing_modality_errors(dmbn, mvae, data, inter, cond)
+    assert set(errors) == set(PANELS) and all(set(v) == {"DMBN", "MVAE"} for v in errors.values())
+    codes = paired_encodings(dmbn, data, inter, cond)
+    assert codes["image"].shape == codes["joint"].shape == (2, 16)
+    assert torch.get_num_threads() >= 1
