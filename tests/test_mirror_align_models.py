@@ -23,6 +23,7 @@ from sensorimotor.models.mirror_training import (
     ProbeSpec,
     TrainSpec,
     episode_features,
+    open_loop_action_errors,
     recognition_accuracy,
     train_mirror,
     train_probe,
@@ -251,3 +252,25 @@ def test_probe_recovers_a_linear_relation():
     with torch.no_grad():
         zu, ze = heads(u, e)
     assert recall_at_1(zu, ze, labels) > 0.9 > chance_recall_at_1(labels)
+
+
+def test_open_loop_action_errors_shape_and_zero_for_a_perfect_policy():
+    data = synthetic_data()
+    e = tiny_e()
+    errors = open_loop_action_errors(e, data, [0, 2])
+    assert errors.shape == (len(data), 2) and (errors >= 0).all()
+
+    class Oracle(ARPolicy):  # returns the recorded action: the error must vanish
+        def act(self, image, proprio, text_ids):
+            return lookup[image[:, 0, 0, 0].long()]
+
+    oracle = Oracle(e.spec)
+    marked = MirrorData(**{**data.__dict__, "obs": data.obs.clone()})
+    lookup = torch.zeros(256, e.spec.chunk, 4)
+    for i in range(len(data)):
+        marked.obs[i, 1, 0, 0, 0] = i  # identify the (episode, step) from a pixel
+        lookup[i] = data.actions[i, 1]
+    assert np.allclose(open_loop_action_errors(oracle, marked, [1]), 0.0)
+    with pytest.raises(ValueError, match="times must lie in 0..4"):
+        open_loop_action_errors(e, data, [5])
+

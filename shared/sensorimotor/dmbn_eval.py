@@ -6,8 +6,8 @@ Responses to another agent are labelled with the simulator's own judge
 or "neither".
 
 Everything here works on :class:`~sensorimotor.models.dmbn_train.SequenceData` (images uint8
-``(N, T, 3, H, W)``, joints scaled to [-1, 1]) and returns NumPy arrays; the simulator is only touched
-through the outcome judge that the caller passes in.
+``(N, T, 3, H, W)``, joints scaled to [-1, 1]) and returns NumPy arrays; it never touches the
+simulator (the chapter executes predicted joints with ``judge_trajectory`` itself).
 """
 
 from __future__ import annotations

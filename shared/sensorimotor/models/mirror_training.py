@@ -289,6 +289,35 @@ def per_group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.
     return np.array([values[groups == g].mean() if (groups == g).any() else np.nan for g in range(n_groups)])
 
 
+@torch.no_grad()
+def open_loop_action_errors(
+    policy: ARPolicy, data: MirrorData, times: Sequence[int], batch_size: int = 128, device: torch.device | str = "cpu"
+) -> np.ndarray:
+    """E's first predicted action at recorded states vs the recorded action: (N, len(times)) distances.
+
+    For every episode and time step in ``times``, E sees the recorded observation, proprioception and
+    instruction and generates its chunk (:meth:`ARPolicy.act`); the distance is the L2 norm of the
+    difference of the continuous dims (the gripper is left out). No feedback: this isolates what E reads
+    from one observation from the drift of a closed-loop rollout.
+    """
+    times = np.asarray(times, dtype=np.int64)
+    if times.size == 0 or times.min() < 0 or times.max() >= data.n_steps:
+        raise ValueError(f"times must lie in 0..{data.n_steps - 1}, got {times.tolist()}")
+    device = torch.device(device)
+    policy.to(device).eval()
+    text = _text_ids(policy, data.instructions)
+    continuous = ~policy.binary.cpu()
+    ep = np.repeat(np.arange(len(data)), len(times))
+    tt = np.tile(times, len(data))
+    out = []
+    for s in range(0, len(ep), batch_size):
+        e, t = ep[s : s + batch_size], tt[s : s + batch_size]
+        pred = policy.act(data.obs[e, t].to(device), data.proprio[e, t].to(device), text[data.instruction[e]].to(device))
+        diff = (pred[:, 0].cpu() - data.actions[e, t])[:, continuous]
+        out.append(diff.norm(dim=-1))
+    return torch.cat(out).view(len(data), len(times)).numpy()
+
+
 def policy_controller(policy: ARPolicy, text: str, execute: int = 2, device: torch.device | str = "cpu"):
     """A closed-loop controller ``obs -> action`` for :func:`sensorimotor.sim.tasks.run_episode`.
 
