@@ -77,7 +77,8 @@ def fig4(examples: Sequence[Mapping], joint_names: Sequence[str], frames: Sequen
             ax.plot(t, ex["pred_joints"][:, d], color=colours[d], lw=1.2, ls="--")
         ax.axvline(t[ex["cond_step"]], color="k", lw=0.8, ls=":")
         ax.set_xlabel("normalised time (solid: true, dashed: predicted; dotted: observation)")
-        ax.set_ylabel("(IV) joints (rad / m)")
+        if e == 0:  # the panels share their units; one label keeps it clear of the neighbouring panel
+            ax.set_ylabel("(IV) joints (rad / m)")
         if e == n_ex - 1:
             ax.legend(fontsize=6, ncol=2, loc="upper right")
     return fig
