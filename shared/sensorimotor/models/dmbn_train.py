@@ -268,20 +268,9 @@ def train_dmbn(
             for m in batch.targets
         }
         loss, _ = gaussian_nll(pred, {k: v.to(device) for k, v in batch.targets.items()}, modality_weights)
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optim.step()
-        if scheduler is not None:
-            scheduler.step()
-        losses[step] = float(loss.detach())
-        if not np.isfinite(losses[step]):
-            raise FloatingPointError(f"DMBN loss became {losses[step]} at step {step}; lower lr={lr} or set grad_clip")
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        losses[step] = _descend(loss, model, optim, scheduler, grad_clip, f"DMBN loss at step {step} (lr={lr})")
+        bar.update(1)
+    bar.close()
     model.eval()
     return TrainResult(steps, time.perf_counter() - start, losses, snapshots)
 
@@ -335,20 +324,9 @@ def train_mvae(
         images, joints, image_pair, joint_pair, _ = sample_mvae_batch(data, batch_size, generator)
         pred = model(images.to(device), joints.to(device))
         loss, _ = mvae_loss(pred, image_pair.to(device), joint_pair.to(device))
-        optim.zero_grad(set_to_none=True)
-        loss.backward()
-        if grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
-        optim.step()
-        if scheduler is not None:
-            scheduler.step()
-        losses[step] = float(loss.detach())
-        if not np.isfinite(losses[step]):
-            raise FloatingPointError(f"MVAE loss became {losses[step]} at step {step}; lower lr={lr}")
-        if bar is not None:
-            bar.update(1)
-    if bar is not None:
-        bar.close()
+        losses[step] = _descend(loss, model, optim, scheduler, grad_clip, f"MVAE loss at step {step} (lr={lr})")
+        bar.update(1)
+    bar.close()
     model.eval()
     return TrainResult(steps, time.perf_counter() - start, losses)
 
@@ -365,12 +343,25 @@ def _scheduler(optim: torch.optim.Optimizer, schedule: str, steps: int):
     return torch.optim.lr_scheduler.CosineAnnealingLR(optim, T_max=steps, eta_min=optim.param_groups[0]["lr"] / 20)
 
 
+def _descend(loss: torch.Tensor, model: torch.nn.Module, optim, scheduler, grad_clip: float | None, what: str) -> float:
+    """One optimiser step on ``loss`` (gradient clipping, schedule); returns the loss, which must be finite."""
+    optim.zero_grad(set_to_none=True)
+    loss.backward()
+    if grad_clip:
+        torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optim.step()
+    if scheduler is not None:
+        scheduler.step()
+    value = float(loss.detach())
+    if not np.isfinite(value):
+        raise FloatingPointError(f"{what} became {value}; lower the learning rate or set grad_clip")
+    return value
+
+
 def _progress(total: int, enabled: bool, desc: str):
-    if not enabled:
-        return None
     from tqdm.auto import tqdm
 
-    return tqdm(total=total, desc=desc, leave=False)
+    return tqdm(total=total, desc=desc, leave=False, disable=not enabled)
 
 
 # ---------------------------------------------------------------------------------------------------
