@@ -17,9 +17,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sensorimotor.models.dmbn import DMBN
-from sensorimotor.models.dmbn_train import JointScaler, SequenceData, make_spec, train_dmbn, train_mvae
-from sensorimotor.models.mvae import MVAE
+from sensorimotor.dmbn.model import DMBN
+from sensorimotor.dmbn.mvae import MVAE
+from sensorimotor.dmbn.training import JointScaler, SequenceData, make_spec, train_dmbn, train_mvae
 from sensorimotor.profiles import load_chapter_module
 
 D = 8

@@ -13,10 +13,10 @@ import time
 import numpy as np
 import torch
 
-from sensorimotor.data.scenes import SceneDatasetConfig, make_scene, modality_split, training_batch
-from sensorimotor.models.gmn import GMN, GMNArch, count_parameters
-from sensorimotor.sim.scenes import random_object, render_views, sample_viewpoints
-from sensorimotor.sim.scenes_hand import grasp, sample_hand_poses
+from sensorimotor.gmn.hand_sim import grasp, sample_hand_poses
+from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
+from sensorimotor.gmn.scene_sim import random_object, render_views, sample_viewpoints
+from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split, training_batch
 
 DEFAULT = GMNArch(core_kernel=3, renderer_kernel=3)  # the chapter's `default` profile
 PAPER = GMNArch(r_channels=256, lstm_channels=64, z_channels=3, draw_steps=12, decoder_channels=32, tower_channels=256,

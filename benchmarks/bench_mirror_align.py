@@ -10,11 +10,11 @@ import time
 import numpy as np
 import torch
 
-from sensorimotor.models.alignment import AlignmentHeads
-from sensorimotor.models.mirror_experiments import build_models
-from sensorimotor.models.mirror_training import MirrorData, TrainSpec, policy_controller, train_mirror
+from sensorimotor.mirror_align.alignment import AlignmentHeads
+from sensorimotor.mirror_align.experiments import build_models
+from sensorimotor.mirror_align.tasks import TASKS, TaskEnv, all_instructions, instructions, run_episode
+from sensorimotor.mirror_align.training import MirrorData, TrainSpec, policy_controller, train_mirror
 from sensorimotor.profiles import load_chapter_module
-from sensorimotor.sim.tasks import TASKS, TaskEnv, all_instructions, instructions, run_episode
 
 
 def main() -> None:

@@ -15,9 +15,9 @@ import argparse
 import os
 import time
 
-from sensorimotor.data.tabletop import TabletopDatasetConfig, dataset
 from sensorimotor.devices import hardware_summary
 from sensorimotor.sim.tabletop import TabletopEnv
+from sensorimotor.sim.tabletop_dataset import TabletopDatasetConfig, dataset
 
 
 def _timed(fn, repeat: int) -> tuple[float, float]:

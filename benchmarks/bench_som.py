@@ -24,7 +24,7 @@ def infant_images(n: int) -> np.ndarray:
 
     Taken from the chapter's 20 000-sample dataset when it is cached, else generated (and cached).
     """
-    from sensorimotor.data.infant import InfantDatasetConfig, dataset, is_cached
+    from sensorimotor.som_ae.infant_data import InfantDatasetConfig, dataset, is_cached
 
     chapter = InfantDatasetConfig()
     config = chapter if is_cached(chapter) and n <= chapter.n_samples else InfantDatasetConfig(n_samples=n, chunk_size=100)
@@ -59,7 +59,7 @@ def main() -> None:
 
     from minisom import MiniSom
 
-    from sensorimotor.models.som import MultimodalSOM, SOMSchedule, train_som
+    from sensorimotor.som_ae.som import MultimodalSOM, SOMSchedule, train_som
 
     data = infant_images(args.samples)
     n, dim = data.shape

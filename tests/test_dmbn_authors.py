@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sensorimotor.data.dmbn_authors import (
+from sensorimotor.dmbn.authors_data import (
     AuthorsDataError,
     load_authors_dataset,
     load_interaction,

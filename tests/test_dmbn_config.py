@@ -5,10 +5,10 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.claims import Criterion
-from sensorimotor.models.dmbn import DMBN, PAPER_IMAGE_CHANNELS, PAPER_JOINT_DECODER, PAPER_JOINT_ENCODER
-from sensorimotor.models.dmbn_train import JointScaler, SequenceData, make_spec, train_dmbn, train_mvae
-from sensorimotor.models.mvae import MVAE
+from sensorimotor.claims import Claim, Rule, Seeds
+from sensorimotor.dmbn.model import DMBN, PAPER_IMAGE_CHANNELS, PAPER_JOINT_DECODER, PAPER_JOINT_ENCODER
+from sensorimotor.dmbn.mvae import MVAE
+from sensorimotor.dmbn.training import JointScaler, SequenceData, make_spec, train_dmbn, train_mvae
 from sensorimotor.profiles import ConfigError, load_chapter_module
 
 
@@ -39,8 +39,27 @@ def test_profiles_and_criteria(chapter):
     paper = chapter.dmbn_config("paper")
     assert (paper.image_size, paper.batch_size, paper.train_steps, paper.lr) == (128, 1, 1_000_000, 1e-4)
     assert paper.table1_seeds == 10 and paper.obs_max == 5
-    assert all(isinstance(c, Criterion) for c in chapter.CRITERIA.values())
+    assert all(isinstance(c, Rule) for c in chapter.CRITERIA.values())
     assert {"5.1", "5.2", "5.3", "5.4", "5.5", "5.6", "5.7", "A-B"} <= set(chapter.CRITERIA)
+
+
+def test_rules_need_seeds_and_checks(chapter):
+    rules = chapter.CRITERIA
+    assert all(r.min_seeds >= 3 and r.kind == "result" for r in rules.values())
+    assert all(r.seed_note for k, r in rules.items() if k != "5.7")  # 5.7 trains table1_seeds = 3 per arm
+    image_claims = {k for k, r in rules.items() if chapter.IMAGE_CHECK in r.checks}
+    assert image_claims == {"5.2", "5.3", "5.7"}
+    # partly bars sit above the trivial answers named in config.py's comments
+    assert rules["5.1"].criterion.partly > 0.65 and rules["5.5"].criterion.partly > 0.25
+    assert rules["A-B"].criterion.partly > 0.5
+    # a failed instrument check makes a passing value inconclusive; enough seeds and checks judge it
+    ok = Seeds({0: 0.3, 1: 0.3, 2: 0.3})
+    judge = {chapter.IMAGE_CHECK: Seeds({0: 1.2, 1: 1.1, 2: 1.3}), chapter.JUDGE_CHECK: Seeds({0: 0.9, 1: 0.9, 2: 0.85})}
+    assert Claim("x", "s", "t", 0.5, ok, rules["5.7"], checks=judge).verdict == "reproduced"
+    blind = {**judge, chapter.JUDGE_CHECK: Seeds({0: 0.7, 1: 0.7, 2: 0.7})}
+    assert Claim("x", "s", "t", 0.5, ok, rules["5.7"], checks=blind).verdict == "inconclusive"
+    one = Claim("x", "s", "t", 1, 0.9, rules["5.1"], checks={chapter.MAJORITY_CHECK: 5})
+    assert one.verdict == "inconclusive" and "seeds: 1 measured, 3 needed" in one.failed_checks[0]
 
 
 def test_bad_overrides_fail_clearly(chapter):

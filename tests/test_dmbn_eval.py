@@ -7,8 +7,9 @@ import pytest
 import torch
 from test_dmbn_models import D, small_spec, synthetic_data
 
-from sensorimotor.dmbn_eval import (
+from sensorimotor.dmbn.evaluation import (
     PANELS,
+    best_constant_hits,
     condition_steps,
     contact_steps,
     cross_modal_retrieval,
@@ -21,11 +22,14 @@ from sensorimotor.dmbn_eval import (
     nearest_index,
     nearest_trajectories,
     paired_encodings,
+    retrieval_chance,
+    same_response,
+    shuffled_retrieval,
     training_subset,
     trajectory_errors,
 )
-from sensorimotor.models.dmbn import DMBN
-from sensorimotor.models.mvae import MVAE
+from sensorimotor.dmbn.model import DMBN
+from sensorimotor.dmbn.mvae import MVAE
 
 
 def test_contact_and_condition_steps():
@@ -109,3 +113,36 @@ def test_prediction_helpers_shapes():
     codes = paired_encodings(dmbn, data, inter, cond)
     assert codes["image"].shape == codes["joint"].shape == (2, 16)
     assert torch.get_num_threads() >= 1
+
+
+def test_retrieval_chance_and_shuffled_baseline():
+    # 5 interactions x 4 steps, every state sampled: each state has 2-3 hits within one step
+    inter, step = np.repeat(np.arange(5), 4), np.tile(np.arange(4), 5)
+    chance = retrieval_chance(inter, step, 1)
+    assert chance == pytest.approx(((2 + 3 + 3 + 2) * 5) / 20 / 20)
+    g = np.random.default_rng(0)
+    a = g.normal(size=(20, 6))
+    shuffled = shuffled_retrieval(a, a, inter, step, 1, n_shuffles=2000, seed=0)
+    assert cross_modal_retrieval(a, a, inter, step, 1) == 1.0 and shuffled.max() < 1.0
+    assert shuffled.mean() == pytest.approx(chance, abs=0.01)  # shuffling the pairing gives chance
+    np.testing.assert_array_equal(shuffled, shuffled_retrieval(a, a, inter, step, 1, n_shuffles=2000, seed=0))
+
+
+class _Out:
+    def __init__(self, lifted=False, distance=0.0, direction=0.0):
+        self.lifted, self.distance, self.direction = lifted, distance, direction
+
+    @property
+    def moved(self):
+        return self.lifted or self.distance >= 0.02
+
+
+def test_constant_answer_and_same_response():
+    tol = np.radians(45)
+    lift, still = _Out(lifted=True), _Out()
+    pushes = [_Out(distance=0.2, direction=d) for d in (0.0, 0.5, 1.2, 3.0)]
+    assert best_constant_hits([lift] * 3 + pushes, tol) == 3  # always lifting: 3; best push window holds 3 too
+    assert best_constant_hits([lift] + pushes, tol) == 3  # one push direction catches 0.0, 0.5 and 1.2 rad
+    assert same_response(lift, lift, tol) and same_response(still, still, tol)
+    assert not same_response(lift, pushes[0], tol) and not same_response(still, pushes[0], tol)
+    assert same_response(pushes[0], pushes[1], tol) and not same_response(pushes[0], pushes[3], tol)

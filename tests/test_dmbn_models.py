@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.models.dmbn import (
+from sensorimotor.dmbn.model import (
     DMBN,
     PAPER_IMAGE_CHANNELS,
     DMBNSpec,
@@ -18,7 +18,8 @@ from sensorimotor.models.dmbn import (
     image_stack_for,
     predict_trajectory,
 )
-from sensorimotor.models.dmbn_train import (
+from sensorimotor.dmbn.mvae import MASK_SCHEMES, MASK_VALUE, MVAE, rollout
+from sensorimotor.dmbn.training import (
     JointScaler,
     SequenceData,
     cached_training,
@@ -28,7 +29,6 @@ from sensorimotor.models.dmbn_train import (
     train_dmbn,
     train_mvae,
 )
-from sensorimotor.models.mvae import MASK_SCHEMES, MASK_VALUE, MVAE, rollout
 
 D = 8  # contract: 7 Panda joints + gripper opening
 

@@ -9,9 +9,10 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.data.scenes import SceneDatasetConfig, make_scene, modality_split
-from sensorimotor.models.gmn import GMN, GMNArch, count_parameters
-from sensorimotor.models.gmn_train import TrainSpec, train_gmn
+from sensorimotor.claims import AtLeast, Claim, Rule
+from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
+from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split
+from sensorimotor.gmn.training import TrainSpec, train_gmn
 from sensorimotor.profiles import ConfigError, load_chapter_module
 
 
@@ -44,10 +45,29 @@ def test_profiles_load_and_validate(chapter):
         chapter.gmn_config("huge")
 
 
-def test_claim_criteria_are_fixed_in_the_config(chapter):
+def test_claim_rules_are_fixed_in_the_config(chapter):
     for name in ("FIG3_APOE_WINS", "FIG1_IOU_GAIN", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE", "SPACE_PARAM_DEVIATION",
                  "TIME_RATIO_M14"):  # fmt: skip
-        assert getattr(chapter, name).describe()
+        rule = getattr(chapter, name)
+        assert isinstance(rule, Rule) and rule.criterion.describe()
+    trained = ("FIG3_APOE_WINS", "FIG1_IOU_GAIN", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE")
+    for name in trained:
+        rule = getattr(chapter, name)
+        assert rule.min_seeds == 3 and rule.seed_note and rule.kind == "result"
+    for name in ("FIG3_APOE_WINS", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE"):  # the models must use their context
+        assert sum("context gain" in check for check in getattr(chapter, name).checks) == 4
+    assert sum("above chance" in check for check in chapter.FIG4_ACCURACY_GAIN.checks) == 6
+    assert chapter.SPACE_PARAM_DEVIATION.kind == "consistency" and chapter.TIME_RATIO_M14.kind == "result"
+
+
+def test_context_use_check_passes_only_a_clear_gain(chapter):
+    """Mean minus three standard errors must reach 10 nats: a ~1 nat gain (the committed run) fails."""
+    name = chapter.context_check("APoE", "image")
+    rule = Rule(AtLeast(0.0), checks={name: chapter.CONTEXT_GAIN})
+    lower = lambda mean, se: mean - chapter.CONTEXT_GAIN_SE * se  # noqa: E731
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: lower(1.1, 0.3)}).verdict == "inconclusive"
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: lower(12.0, 1.0)}).verdict == "inconclusive"
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: lower(40.0, 5.0)}).verdict == "reproduced"
 
 
 @pytest.mark.parametrize("scheme", ["baseline", "apoe"])

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.data.scenes import SceneDatasetConfig, modality_split, scene_dataset
-from sensorimotor.models import gmn_eval
-from sensorimotor.models.gmn import GMN, GMNArch
-from sensorimotor.models.gmn_train import TrainJob, TrainSpec, run_jobs, train_gmn, trained_gmn
+from sensorimotor.gmn import evaluation as gmn_eval
+from sensorimotor.gmn.model import GMN, GMNArch
+from sensorimotor.gmn.scenes import SceneDatasetConfig, modality_split, scene_dataset
+from sensorimotor.gmn.training import TrainJob, TrainSpec, run_jobs, train_gmn, trained_gmn
 
 
 @pytest.fixture(autouse=True, scope="module")
@@ -76,6 +76,22 @@ def test_cross_modal_density(model, data):
     again = gmn_eval.cross_modal_density(model, data, mods, [0, 1, 2], "haptic", "image", counts=(0, 2), extra_counts=(0, 1),
                                          n_targets=2, n_samples=2, sigma=0.1, seed=0, grey=(False, True))  # fmt: skip
     np.testing.assert_array_equal(out, again)
+    scenes = gmn_eval.cross_modal_density(model, data, mods, [0, 1, 2], "haptic", "image", counts=(0, 2), extra_counts=(0, 1),
+                                          n_targets=2, n_samples=2, sigma=0.1, seed=0, grey=(False, True),
+                                          per_scene=True)  # fmt: skip
+    assert scenes.shape == (2, 2, 2, 3)
+    np.testing.assert_allclose(scenes.mean(axis=-1), out, rtol=1e-6)
+
+
+def test_context_gain_is_a_paired_difference_with_its_standard_error(model, data):
+    gain = gmn_eval.context_gain(np.array([3.0, 5.0, 7.0]), np.array([1.0, 2.0, 3.0]))
+    assert gain["mean"] == pytest.approx(3.0) and gain["n"] == 3
+    assert gain["se"] == pytest.approx(1.0 / np.sqrt(3)) and gain["lower"] == pytest.approx(3.0 - 3.0 / np.sqrt(3))
+    with pytest.raises(ValueError, match="at least 2 scenes"):
+        gmn_eval.context_gain(np.array([1.0]), np.array([0.0]))
+    mods = modality_split(2, 16)
+    same = gmn_eval.same_modality_gain(model, data, mods, [0, 1, 2], "haptic", 2, 2, 2, 0.1, 0)
+    assert same["n"] == 3 and np.isfinite([same["mean"], same["se"], same["lower"]]).all()
 
 
 def test_generation_and_silhouettes(model, data):

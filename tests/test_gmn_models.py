@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.data.scenes import modality_split
-from sensorimotor.models.convdraw import gaussian_kl, gaussian_log_density, product_of_gaussians
-from sensorimotor.models.gmn import GMN, SCHEMES, GMNArch, ModalitySpec, count_parameters
-from sensorimotor.models.gmn_eval import paper_parameter_counts
+from sensorimotor.gmn.convdraw import gaussian_kl, gaussian_log_density, product_of_gaussians
+from sensorimotor.gmn.evaluation import paper_parameter_counts
+from sensorimotor.gmn.model import GMN, SCHEMES, GMNArch, ModalitySpec, count_parameters
+from sensorimotor.gmn.scenes import modality_split
 
 
 @pytest.fixture(autouse=True, scope="module")

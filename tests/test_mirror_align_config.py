@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.models.alignment import AlignmentHeads
-from sensorimotor.models.mirror_experiments import build_models
-from sensorimotor.models.mirror_training import MirrorData, TrainSpec, train_mirror
+from sensorimotor.mirror_align.alignment import AlignmentHeads
+from sensorimotor.mirror_align.experiments import build_models
+from sensorimotor.mirror_align.tasks import ACTION_DIM, PROPRIO_DIM, all_instructions
+from sensorimotor.mirror_align.training import MirrorData, TrainSpec, train_mirror
 from sensorimotor.profiles import ConfigError, load_chapter_module
-from sensorimotor.sim.tasks import ACTION_DIM, PROPRIO_DIM, all_instructions
 
 CONFIG = Path(__file__).resolve().parents[1] / "replications" / "mirror_align" / "config.py"
 
@@ -53,3 +53,48 @@ def test_paper_profile_models_train_one_step_on_cpu(chapter):
                      steps_per_episode=1)  # fmt: skip
     history = train_mirror(u, e, heads, data, spec, seed=0, device="cpu", progress=False)
     assert all(np.isfinite(v).all() for v in history.values()) and len(history["align"]) == 1
+
+
+def test_default_measures_every_trained_claim_over_the_seeds_its_rules_need(chapter):
+    cfg = chapter.mirror_align_config("default")
+    rules = (chapter.AU_GAIN, chapter.EE_GAIN, chapter.INSTRUCTION_BEST_EE, chapter.CLASS_WORST_AU,
+             chapter.TAU_RAISES_AU, chapter.TAU_LOWERS_EE, chapter.ALIGNED_MORE_DISCRIMINATIVE)  # fmt: skip
+    assert all(rule.min_seeds == 3 for rule in rules)
+    assert cfg.n_seeds >= 3 and cfg.n_ablation_seeds >= 3
+
+
+def test_success_claims_are_inconclusive_while_the_policy_rarely_succeeds(chapter):
+    from sensorimotor.claims import Claim, Seeds
+
+    gains = Seeds({0: 0.0, 1: 0.0, 2: 0.0})
+    for rule in (chapter.EE_GAIN, chapter.INSTRUCTION_BEST_EE, chapter.TAU_LOWERS_EE, chapter.SUCCESS_ALIGNED):
+        assert chapter.E_SUCCEEDS in rule.checks
+    claim = Claim("t", "s", "x", 3.5, gains, chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.0})
+    assert claim.verdict == "inconclusive" and "success rate" in claim.failed_checks[0]
+    claim = Claim("t", "s", "x", 3.5, Seeds({0: 4.0, 1: 3.0, 2: 5.0}), chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.6})
+    assert claim.verdict == "reproduced"
+
+
+def test_recognition_gain_is_judged_against_its_seed_spread(chapter):
+    from sensorimotor.claims import Claim, Seeds
+
+    two = Claim("t", "s", "x", 3.3, Seeds({0: 5.2, 1: 1.6}), chapter.AU_GAIN)
+    assert two.verdict == "inconclusive"  # 2 seeds measured, 3 needed
+    noisy = Claim("t", "s", "x", 3.3, Seeds({0: 5.2, 1: 1.6, 2: 0.2}), chapter.AU_GAIN)
+    assert noisy.verdict == "not reproduced"  # mean 2.33 points, sd 2.58: mean - sd below 0
+    partly = Claim("t", "s", "x", 3.3, Seeds({0: 1.5, 1: 1.0, 2: 0.5}), chapter.AU_GAIN)
+    assert partly.verdict == "partly"  # mean - sd = 0.5: above 0, below 1 point
+    tight = Claim("t", "s", "x", 3.3, Seeds({0: 3.0, 1: 3.5, 2: 2.5}), chapter.AU_GAIN)
+    assert tight.verdict == "reproduced"
+
+
+def test_probe_must_beat_random_init_and_chance(chapter):
+    from sensorimotor.claims import Claim
+
+    def claim(beyond_random, beyond_chance):
+        checks = {chapter.PROBE_BEATS_RANDOM: beyond_random, chapter.PROBE_BEATS_CHANCE: beyond_chance}
+        return Claim("t", "s", "x", "> 60 %", 0.43, chapter.PROBE_RECALL, checks=checks)
+
+    assert claim(19.0, 22.0).verdict == "partly"
+    assert claim(0.0, 22.0).verdict == "inconclusive"
+    assert claim(19.0, 0.5).verdict == "inconclusive"

@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from sensorimotor.models.alignment import (
+from sensorimotor.mirror_align.alignment import (
     AlignmentHeads,
     chance_recall_at_1,
     info_nce,
@@ -18,7 +18,8 @@ from sensorimotor.models.alignment import (
     recall_at_1,
     sample_partners,
 )
-from sensorimotor.models.mirror_training import (
+from sensorimotor.mirror_align.policy import ARPolicy, PolicySpec
+from sensorimotor.mirror_align.training import (
     MirrorData,
     ProbeSpec,
     TrainSpec,
@@ -28,8 +29,11 @@ from sensorimotor.models.mirror_training import (
     train_mirror,
     train_probe,
 )
-from sensorimotor.models.policy import ARPolicy, PolicySpec
-from sensorimotor.models.video_text import ActionUnderstanding, ActionUnderstandingSpec, InstructionTokenizer
+from sensorimotor.mirror_align.video_text import (
+    ActionUnderstanding,
+    ActionUnderstandingSpec,
+    InstructionTokenizer,
+)
 
 TEXTS = ("push the red cube left", "push the red cube right", "lift the blue cube", "stack red on blue")
 

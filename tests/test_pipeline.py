@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import re
 import shutil
 import subprocess
 import sys
@@ -23,29 +25,61 @@ from sensorimotor.pipeline import (
 DEMO = Path(__file__).parent / "notebooks" / "pipeline_demo"
 
 
-@pytest.fixture(scope="module")
-def demo_root(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("project")
+def make_demo_root(root: Path) -> Path:
+    """A throw-away project holding the demo notebook as its only chapter (library linked in)."""
     (root / "book").mkdir()
     shutil.copytree(DEMO, root / "replications" / "pipeline_demo", ignore=shutil.ignore_patterns("*.ipynb"))
+    (root / "shared").symlink_to(Path(__file__).resolve().parents[1] / "shared")
     return root
 
 
 @pytest.fixture(scope="module")
+def demo_root(tmp_path_factory) -> Path:
+    return make_demo_root(tmp_path_factory.mktemp("project"))
+
+
+@pytest.fixture(scope="module")
 def demo_report(demo_root) -> Path:
-    return replicate(demo_root, "pipeline-demo", profile="smoke", seed=2, overrides={"n_samples": 50}, progress=False)
+    return replicate(demo_root, "pipeline-demo", progress=False)
 
 
 def test_report_carries_provenance_and_claims(demo_root, demo_report):
     assert demo_report == demo_root / "book" / "chapters" / "pipeline_demo.ipynb"
     meta = read_report_metadata(demo_report)
-    assert (meta["profile"], meta["seed"], meta["overrides"]) == ("smoke", 2, {"n_samples": 50})
-    for key in ("source_sha256", "config_sha256", "git_commit", "packages", "hardware", "wall_seconds"):
+    assert (meta["profile"], meta["seed"], meta["overrides"]) == ("default", 0, {})
+    for key in ("source_sha256", "config_sha256", "git_commit", "packages", "hardware", "wall_seconds",
+                "library_modules", "cold", "cold_wall_seconds", "cache"):  # fmt: skip
         assert key in meta
     assert meta["packages"]["torch"] and meta["hardware"]["cpu_count"] >= 1
-    assert [c["id"] for c in meta["claims"]] == ["demo-1"]
-    assert meta["claims"][0]["verdict"] in {"reproduced", "partly", "not reproduced"}
+    assert "sensorimotor.claims" in meta["library_modules"] and "sensorimotor.seeding" in meta["library_modules"]
+    assert meta["cold"] is True and meta["cold_wall_seconds"] == meta["wall_seconds"]
+    assert [c["id"] for c in meta["claims"]] == ["demo-1", "demo-2", "demo-3"]
+    by_id = {c["id"]: c for c in meta["claims"]}
+    assert by_id["demo-2"]["verdict"] == "reproduced" and len(by_id["demo-2"]["per_seed"]) == 3
+    assert by_id["demo-3"]["kind"] == "consistency"
     assert "demo-1" in (demo_root / "book" / "summary.md").read_text()
+    assert (demo_root / "book" / "figures" / "summary" / "claims_overview.png").exists()
+    notebook = nbformat.read(demo_report, as_version=4)
+    assert "kernel_provenance" not in notebook.cells[-1].source  # the provenance cell is stripped
+    json.dumps(notebook.metadata, allow_nan=False)
+
+
+def test_a_failed_instrument_check_reads_inconclusive_end_to_end(demo_root):
+    report = replicate(demo_root, "pipeline_demo", profile="smoke", overrides={"noise_sd": 0.0}, progress=False)
+    assert report.parent == demo_root / "build" / "reports"  # not the committed report
+    claims = {c["id"]: c for c in read_report_metadata(report)["claims"]}
+    assert claims["demo-2"]["verdict"] == "inconclusive"
+    assert claims["demo-2"]["failed_checks"][0].startswith("sample sd near 1: 0")
+
+
+def test_non_book_runs_never_overwrite_the_committed_report(demo_root, demo_report):
+    before = demo_report.read_bytes()
+    summary = (demo_root / "book" / "summary.md").read_bytes()
+    report = replicate(demo_root, "pipeline_demo", profile="smoke", seed=3, progress=False)
+    assert report == demo_root / "build" / "reports" / "pipeline_demo-smoke-seed3.ipynb"
+    assert demo_report.read_bytes() == before and (demo_root / "book" / "summary.md").read_bytes() == summary
+    explicit = replicate(demo_root, "pipeline_demo", profile="smoke", output=demo_root / "x.ipynb", progress=False)
+    assert explicit == demo_root / "x.ipynb" and demo_report.read_bytes() == before
 
 
 def test_failed_run_leaves_the_previous_report_untouched(demo_root, demo_report):
@@ -64,6 +98,29 @@ def test_bad_chapter_profile_and_override_fail_before_running(demo_root):
         replicate(demo_root, "pipeline_demo", profile="nosuch")
     with pytest.raises(PipelineError, match=r"unknown override\(s\) \['n'\].*accepted: .*n_samples"):
         replicate(demo_root, "pipeline_demo", overrides={"n": 1})
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        (["seed=3"], r"'seed' cannot be set with -p; use --seed"),
+        (["profile=paper"], r"'profile' cannot be set with -p; use --profile"),
+        (["noise_sd=NaN"], r"noise_sd='NaN' is not a finite number"),
+        (["noise_sd=1e999"], r"not a finite number"),
+        (["n_samples=-5"], r"n_samples=-5; accepted: > 0"),
+        (["device=tpu"], r"device='tpu'; accepted: auto, cpu, cuda, cuda:N, mps"),
+        (["n_samples=many"], r"n_samples='many' has type str"),
+    ],
+)
+def test_bad_input_fails_before_the_kernel_starts(demo_root, params, message):
+    out = subprocess.run(
+        [sys.executable, "-m", "sensorimotor.pipeline", "--root", str(demo_root), "replicate", "pipeline_demo",
+         *(a for p in params for a in ("-p", p))],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert out.returncode == 2, out.stderr
+    assert re.search(message, out.stderr), out.stderr
+    assert "Executing" not in out.stderr and "Traceback" not in out.stderr
 
 
 def test_parameters_parse_to_json_types():

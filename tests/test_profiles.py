@@ -13,8 +13,8 @@ class ToyConfig(ChapterConfig):
     name: str = "toy"
 
     def validate(self) -> None:
-        if self.steps < 1:
-            raise ConfigError(f"steps must be >= 1, got {self.steps}")
+        if self.steps > 10_000:
+            raise ConfigError(f"steps must be <= 10000, got {self.steps}")
 
 
 PROFILES = Profiles(smoke=ToyConfig(steps=1), default=ToyConfig(), paper=ToyConfig(steps=1000))
@@ -50,8 +50,8 @@ def test_overrides_are_coerced_losslessly():
 
 
 def test_validate_hook_runs_on_overrides():
-    with pytest.raises(ConfigError, match="steps must be >= 1, got 0"):
-        PROFILES.get("default", steps=0)
+    with pytest.raises(ConfigError, match="steps must be <= 10000, got 20000"):
+        PROFILES.get("default", steps=20000)
 
 
 def test_profile_cannot_be_overridden():
@@ -93,3 +93,24 @@ def test_chapter_config_with_postponed_annotations_loads(tmp_path):
     assert module.PROFILES.get("paper", steps=3).steps == 3
     with pytest.raises(ConfigError, match="steps"):
         module.PROFILES.get("paper", steps="x")
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"lr": float("nan")}, r"lr=nan is not finite"),
+        ({"lr": float("inf")}, r"not finite"),
+        ({"sizes": (8, float("nan"))}, r"not finite"),
+        ({"lr": -1.0}, r"lr=-1.0; accepted: > 0"),
+        ({"steps": -5}, r"steps=-5; accepted: > 0"),
+        ({"device": "tpu"}, r"device='tpu'; accepted: auto, cpu, cuda, cuda:N, mps"),
+        ({"seed": -1}, r"seed=-1; accepted: an int >= 0"),
+    ],
+)
+def test_bad_values_are_refused_naming_value_and_accepted_range(override, message):
+    with pytest.raises(ConfigError, match=message):
+        PROFILES.get("default", **override)
+
+
+def test_good_devices_and_values_pass():
+    assert PROFILES.get("default", device="cuda:1", lr=0.5).device == "cuda:1"

@@ -1,55 +1,31 @@
-"""The committed book must match its sources: reports fresh, claims well-formed, summary current."""
+"""The committed book must match its sources: reports fresh, verdicts re-derivable, summary current."""
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
+import nbformat
 import pytest
 
-from sensorimotor.claims import VERDICTS
-from sensorimotor.pipeline import discover_chapters, read_report_metadata, source_hashes, summary_markdown
+from sensorimotor.pipeline import discover_chapters, replicate, report_problems, summary_markdown
 from sensorimotor.profiles import PROFILE_NAMES, load_chapter_module
 
-CLAIM_FIELDS = {"id", "source", "statement", "paper", "ours", "criterion", "verdict"}
-
-
-def _chapters(project_root):
-    return list(discover_chapters(project_root).values())
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = Path(__file__).parent / "notebooks" / "pipeline_demo"
 
 
 def pytest_generate_tests(metafunc):
     if "chapter" in metafunc.fixturenames:
-        from pathlib import Path
-
-        root = Path(__file__).resolve().parents[1]
-        chapters = list(discover_chapters(root).values())
+        chapters = list(discover_chapters(ROOT).values())
         metafunc.parametrize("chapter", chapters, ids=[c.name for c in chapters])
 
 
-def test_every_chapter_has_a_committed_report(chapter):
-    assert chapter.report.exists(), f"{chapter.report} missing: run `nox -s {chapter.session_name}`"
-
-
-def test_report_matches_its_source_and_config(chapter):
-    if not chapter.report.exists():
-        pytest.fail(f"{chapter.report} missing")
-    meta = read_report_metadata(chapter.report)
-    current = source_hashes(chapter)
-    assert meta["source_sha256"] == current["source_sha256"], (
-        f"{chapter.source} changed after its report: run `nox -s {chapter.session_name}`"
-    )
-    assert meta["config_sha256"] == current["config_sha256"], (
-        f"{chapter.config_path} changed after its report: run `nox -s {chapter.session_name}`"
-    )
-    assert meta["profile"] == "default", "the committed book shows the default profile"
-
-
-def test_report_claims_are_well_formed(chapter):
-    if not chapter.report.exists():
-        pytest.fail(f"{chapter.report} missing")
-    claims = read_report_metadata(chapter.report)["claims"]
-    assert claims, "a chapter reports at least one claim"
-    for claim in claims:
-        assert set(claim) == CLAIM_FIELDS
-        assert claim["verdict"] in VERDICTS
+def test_committed_report_is_fresh(chapter):
+    """Source, config and library hashes match the tree; default profile, seed 0, no overrides; every
+    stored verdict is what its stored values, rule and instrument checks give."""
+    problems = report_problems(ROOT, chapter)
+    assert not problems, "\n".join(problems)
 
 
 def test_chapter_config_has_three_profiles(chapter):
@@ -67,3 +43,78 @@ def test_every_committed_report_is_in_the_table_of_contents(project_root):
     toc = (project_root / "book" / "_toc.yml").read_text()
     for report in sorted((project_root / "book" / "chapters").glob("*.ipynb")):
         assert f"chapters/{report.stem}" in toc, f"add chapters/{report.stem} to book/_toc.yml"
+
+
+# --- the freshness check itself catches edits, proven on the demo notebook ---------------------------
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("fresh")
+    (root / "book").mkdir()
+    shutil.copytree(DEMO, root / "replications" / "pipeline_demo", ignore=shutil.ignore_patterns("*.ipynb"))
+    shutil.copytree(ROOT / "shared" / "sensorimotor", root / "shared" / "sensorimotor",
+                    ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
+    report = replicate(root, "pipeline_demo", progress=False)
+    chapter = discover_chapters(root)["pipeline_demo"]
+    return root, chapter, report.read_bytes()
+
+
+def _edit(root, chapter, original, change):
+    notebook = nbformat.reads(original.decode(), as_version=4)
+    change(notebook.metadata["sensorimotor"])
+    nbformat.write(notebook, str(chapter.report))
+    try:
+        return report_problems(root, chapter)
+    finally:
+        chapter.report.write_bytes(original)
+
+
+def test_an_untouched_report_is_fresh(demo):
+    root, chapter, _ = demo
+    assert report_problems(root, chapter) == []
+
+
+def _set_claim(meta, **values):
+    meta["claims"][0].update(values)
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda m: _set_claim(m, ours=0.9, verdict="reproduced"), "stored verdict 'reproduced'"),
+        (lambda m: _set_claim(m, verdict="not reproduced"), "differ from those its cells displayed"),
+        (lambda m: m.update(seed=7), "seed 7"),
+        (lambda m: m.update(overrides={"n_samples": 1}), "overrides {'n_samples': 1}"),
+        (lambda m: m.update(profile="smoke"), "profile 'smoke'"),
+        (lambda m: m["library_modules"].update({"sensorimotor.claims": "0" * 64}), "sensorimotor.claims changed"),
+        (lambda m: m.update(config_sha256="0" * 64), "config.py changed"),
+    ],
+)
+def test_an_edited_report_fails_the_freshness_check(demo, change, message):
+    root, chapter, original = demo
+    problems = _edit(root, chapter, original, change)
+    assert any(message in p for p in problems), problems
+
+
+def test_a_claim_edited_everywhere_still_fails_on_its_rule(demo):
+    root, chapter, original = demo
+
+    def change(meta):
+        # consistent edit of value and verdict in metadata, rule loosened to match
+        meta["claims"][0].update(ours=0.5, verdict="reproduced")
+        meta["claims"][0]["rule"]["criterion"].update(reproduced=0.5, partly=0.6)
+
+    problems = _edit(root, chapter, original, change)
+    assert any("its rule is not one that config.py declares" in p for p in problems), problems
+
+
+def test_a_library_change_makes_the_report_stale(demo):
+    root, chapter, _ = demo
+    module = root / "shared" / "sensorimotor" / "seeding.py"
+    text = module.read_text()
+    module.write_text(text + "\n# changed\n")
+    try:
+        assert any("sensorimotor.seeding changed" in p for p in report_problems(root, chapter))
+    finally:
+        module.write_text(text)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorimotor.data.scenes import (
+from sensorimotor.gmn.scenes import (
     SceneDatasetConfig,
     extract,
     make_batch,

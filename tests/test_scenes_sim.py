@@ -5,7 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorimotor.sim.scenes import (
+from sensorimotor.gmn.hand_sim import (
+    HandSpec,
+    grasp,
+    haptic_feature_names,
+    haptic_halves,
+    sample_hand_poses,
+)
+from sensorimotor.gmn.scene_sim import (
     AMBIENT,
     LIGHT_DIRECTION,
     CameraSpec,
@@ -15,13 +22,6 @@ from sensorimotor.sim.scenes import (
     render_views,
     sample_viewpoints,
     segments_hit,
-)
-from sensorimotor.sim.scenes_hand import (
-    HandSpec,
-    grasp,
-    haptic_feature_names,
-    haptic_halves,
-    sample_hand_poses,
 )
 
 ONE_CUBE = SceneObject(centres=np.zeros((1, 3)), colours=np.array([[0.8, 0.4, 0.2]]))

@@ -7,9 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from sensorimotor.data import infant as infant_data
 from sensorimotor.seeding import rng
-from sensorimotor.sim import infant as infant_sim
+from sensorimotor.som_ae import infant_data, infant_sim
 
 IN_FRONT = np.radians([70.0, 10.0, 0.0, 60.0, 0.0])  # arm raised forward, elbow bent: in view
 HANGING = np.zeros(5)  # arm hanging beside the body: below the view

@@ -8,18 +8,19 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.models import autoencoder as ae
-from sensorimotor.models.som import (
+from sensorimotor.profiles import ConfigError, load_chapter_module
+from sensorimotor.som_ae import autoencoder as ae
+from sensorimotor.som_ae.som import (
     MultimodalSOM,
     SOMInputError,
     SOMSchedule,
     l1_distances,
     mapping_errors,
     nearest_neighbour_predict,
+    pose_consistency,
     structural_similarity,
     train_som,
 )
-from sensorimotor.profiles import ConfigError, load_chapter_module
 
 CHAPTER = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "som_ae" / "config.py")
 
@@ -162,6 +163,70 @@ def test_nearest_neighbour_and_ssim_references():
     assert (structural_similarity(images, torch.rand(3, 32, 32)) < 0.5).all()
 
 
+def test_pose_consistency_ranks_the_sanity_references():
+    """The nearest training image of the query pose scores 0; one fixed image for every query scores the
+    spread of the poses; identical imagined images are looked up once and give the same answer."""
+    g = torch.Generator().manual_seed(0)
+    train_images, train_joints = torch.rand(50, 16, generator=g), torch.rand(50, 5, generator=g)
+    query = torch.arange(10)
+    exact = pose_consistency(train_images[query], train_images, train_joints, train_joints[query])
+    np.testing.assert_allclose(exact, 0.0, atol=1e-6)
+    mean_image = train_images.mean(0, keepdim=True).expand(10, -1)
+    blurred = pose_consistency(mean_image, train_images, train_joints, train_joints[query])
+    assert blurred.shape == (10,) and blurred.mean() > 0.1
+    repeated = pose_consistency(train_images[[3, 3, 7]], train_images, train_joints, train_joints[[0, 1, 2]])
+    shown = train_joints[[3, 3, 7]]
+    np.testing.assert_allclose(repeated, (shown - train_joints[[0, 1, 2]]).abs().mean(1).numpy(), rtol=1e-6)
+    with pytest.raises(SOMInputError, match="query poses"):
+        pose_consistency(train_images[:3], train_images, train_joints, train_joints[:2])
+
+
+def test_claim_rules_declare_checks_seeds_and_consistency():
+    from sensorimotor.claims import Claim, Seeds
+
+    rules = CHAPTER.CRITERIA
+    assert rules["map-memory"].kind == "consistency" and not rules["map-memory"].checks
+    for key, direction in [("overall-loss", "overall"), ("m1-m1", "m1→m1"), ("m1-m2", "m1→m2"),
+                           ("m2-m1", "m2→m1"), ("m2-m2", "m2→m2")]:
+        assert set(rules[key].checks) == {f"plain SOM beats the mean baseline ({direction})",
+                                          f"SOM-AE beats the mean baseline ({direction})"}
+    assert set(rules["qualitative"].checks) == {CHAPTER.SANITY_CHECK}
+    for key in ("som-time", "total-time", "overall-loss", "m1-m1", "m1-m2", "m2-m1", "m2-m2", "qualitative"):
+        assert rules[key].min_seeds == 3 and rules[key].kind == "result"
+    # a plain SOM no better than the mean baseline makes the ratio inconclusive, however good it looks
+    margins = {"plain SOM beats the mean baseline (m1→m2)": Seeds({0: -0.005, 1: -0.004, 2: -0.006}),
+               "SOM-AE beats the mean baseline (m1→m2)": Seeds({0: 0.05, 1: 0.04, 2: 0.05})}
+    claim = Claim("x", "Table 1", "s", 0.78, Seeds({0: 0.77, 1: 0.78, 2: 0.76}), rules["m1-m2"], checks=margins)
+    assert claim.verdict == "inconclusive"
+    ok = {name: Seeds({0: 0.05, 1: 0.04, 2: 0.05}) for name in margins}
+    assert Claim("x", "Table 1", "s", 0.78, Seeds({0: 0.77, 1: 0.78, 2: 0.76}), rules["m1-m2"], checks=ok).verdict == "reproduced"
+    # SSIM's sanity margin (nearest neighbour minus mean image: 0.839 - 0.867) fails the check
+    ssim_like = Claim("q", "Table 2", "s", "qualitative", Seeds({0: 0.05, 1: 0.05, 2: 0.05}), rules["qualitative"],
+                      checks={CHAPTER.SANITY_CHECK: 0.839 - 0.867})
+    assert ssim_like.verdict == "inconclusive"
+
+
+def test_chapter_figures_fit_the_column():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from sensorimotor.som_ae import plots
+
+    history = {"train_mse": [0.1, 0.05], "val_mse": [0.12, 0.06]}
+    figures = [
+        plots.plot_ae_history(history),
+        plots.plot_reconstructions(np.random.rand(8, 16, 16), np.random.rand(8, 16, 16)),
+        plots.plot_som_training({"SOM": [{"quantisation_error": [0.3, 0.2]}] * 3, "SOM-AE": {"quantisation_error": [1, 0.5]}}),
+        plots.plot_joint_coverage(np.random.rand(30, 5), [f"j{i}" for i in range(5)], np.zeros(5), np.ones(5)),
+        plots.plot_table2({"true image": np.random.rand(2, 16, 16), "SOM: m2→m1": np.random.rand(2, 16, 16)}),
+    ]
+    for fig in figures:
+        assert fig.get_size_inches()[0] <= 7.5
+        plt.close(fig)
+
+
 def test_autoencoder_shapes_training_and_bad_input():
     spec = ae.AutoencoderSpec(image_size=32, latent_dim=4, channels=(4, 8))
     model = ae.ConvAutoencoder(spec)
@@ -197,6 +262,9 @@ def test_chapter_profiles_and_bad_overrides():
         CHAPTER.som_ae_config("default", map_rows=1)
     with pytest.raises(ConfigError, match="unknown profile"):
         CHAPTER.som_ae_config("huge")
+    with pytest.raises(ConfigError, match="map_seeds"):
+        CHAPTER.som_ae_config("default", map_seeds=0)
+    assert default.map_seeds == 3
 
 
 def test_paper_profile_models_take_one_training_step_on_cpu():

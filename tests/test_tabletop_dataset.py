@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sensorimotor.data.tabletop import (
+from sensorimotor.sim.tabletop_dataset import (
     TabletopDatasetConfig,
     dataset,
     interaction_plan,

@@ -7,7 +7,6 @@ import math
 import numpy as np
 import pytest
 
-from sensorimotor.data.tabletop import TabletopDatasetConfig, other_agent_frames
 from sensorimotor.sim.tabletop import (
     Camera,
     ObjectSpec,
@@ -15,6 +14,7 @@ from sensorimotor.sim.tabletop import (
     joint_names,
     judge_trajectory,
 )
+from sensorimotor.sim.tabletop_dataset import TabletopDatasetConfig, other_agent_frames
 
 
 @pytest.fixture(scope="module")

@@ -1,12 +1,12 @@
-"""The instructed task suite (sensorimotor.sim.tasks) and its demonstration recorder."""
+"""The instructed task suite (sensorimotor.mirror_align.tasks) and its demonstration recorder."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from sensorimotor.data.demos import DemoConfig, episode_list
-from sensorimotor.sim.tasks import (
+from sensorimotor.mirror_align.demos import DemoConfig, episode_list
+from sensorimotor.mirror_align.tasks import (
     ACTION_DIM,
     PROPRIO_DIM,
     TASKS,

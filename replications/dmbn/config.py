@@ -1,11 +1,12 @@
 """Knobs of the DMBN chapter (Seker et al. 2022) and its three profiles.
 
-The claim criteria at the bottom were written before the `default` run and are not tuned afterwards.
+The claim rules at the bottom (criteria, instrument checks, seeds) were written before the `default` run and
+are not tuned afterwards.
 """
 
 import dataclasses
 
-from sensorimotor.claims import AtLeast
+from sensorimotor.claims import AtLeast, Rule
 from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
 
 
@@ -120,26 +121,75 @@ def dmbn_config(profile: str = "default", **overrides) -> DMBNConfig:
     return PROFILES.get(profile, **overrides)
 
 
-# --- claim criteria, fixed before running ------------------------------------------------------------
+# --- claim rules, fixed before running ---------------------------------------------------------------
+# Instrument checks (issue 11): measured preconditions showing that the experiment could have seen the
+# effect; a failed check makes the verdict "inconclusive". Each is computed from what the chapter already
+# measures (seconds, no extra training).
+
+# The image decoder beats the trivial image predictor: test image MSE of the training set's mean
+# trajectory (per time step) divided by the DMBN's, both from one image one step before contact.
+IMAGE_CHECK = "image prediction beats the mean trajectory (mean-trajectory MSE / DMBN MSE)"
+BEATS_MEAN_IMAGE = AtLeast(1.0)
+# 5.1 and A-B: right cases minus those of the best constant answer (always lift, or always push in one
+# direction) on the same cases; at least one case more.
+MAJORITY_CHECK = "cases right beyond always answering the majority outcome"
+BEATS_MAJORITY = AtLeast(1)
+# 5.4 and 5.6: the image codes find their own state's joint code more often than under shuffled pairings
+# (share of 1000 shuffles of the image-joint pairing that score below the measured retrieval).
+RETRIEVAL_CHECK = "retrieval beats its shuffled pairings (share of 1000 shuffles below it)"
+BEATS_SHUFFLED = AtLeast(0.95)
+# 5.5: the response follows the demonstrated action, not only the demonstrator's side. Only the left side
+# separates the two: there the paper's answers to a push (effect: the object goes to our right) and to a
+# pull (mirror: towards us) are different motions, while from the opposite side both are "towards us".
+# Value: share of the left side's angles at which our executed response to the pull differs from our
+# response to the push (a response fixed by the side scores 0).
+SIDE_CHECK = "left side: response to the pull differs from the response to the push (share of angles)"
+NOT_SIDE_ALONE = AtLeast(0.5)
+# 5.7: the video judge (nearest training video, labelled by the simulator's judge) names the true outcome
+# of both networks' own test predictions (5.1's setting), per training seed.
+JUDGE_CHECK = "video judge names the true outcome of the networks' own test predictions"
+JUDGE_READS = AtLeast(0.8)
+
+ONE_MODEL = (
+    "the claim rests on the one main network (seed 0); three seeds need the compute reallocation of issue 13 "
+    "(Table 1's full-data networks of seeds 1-2 could be evaluated here too)"
+)
+
 CRITERIA = {
     # 5.1: fraction of test interactions whose joints, decoded from one image just before contact
-    # (joint availability 0), replayed on the robot, cause the same outcome (lifted / direction) as the truth
-    "5.1": AtLeast(0.8, partly=0.5),
-    # 5.2: panels of Fig. 5 (of 4) in which DMBN's mean error is below MVAE's at the largest training set
-    "5.2": AtLeast(4, partly=2),
+    # (joint availability 0), replayed on the robot, cause the same outcome (lifted / direction) as the truth.
+    # Partly bar raised from 0.5 to 0.7: always answering "lift" scores 0.65 on seed 0's test split (13 grasps
+    # in 20); 0.7 is one case above it. The check covers other splits, whose majority share differs.
+    "5.1": Rule(AtLeast(0.8, partly=0.7), checks={MAJORITY_CHECK: BEATS_MAJORITY}, min_seeds=3, seed_note=ONE_MODEL),
+    # 5.2: panels of Fig. 5 (of 4) in which DMBN's mean error is below MVAE's at the largest training set,
+    # per Fig. 5 seed; the image panels rest on predicted images
+    "5.2": Rule(
+        AtLeast(4, partly=2), checks={IMAGE_CHECK: BEATS_MEAN_IMAGE}, min_seeds=3,
+        seed_note="Fig. 5 trains fig5_seeds = 2 seeds per point at `default`; a third costs about 7 min more "
+        "(issue 13: Fig. 5 reusing the Table 1 networks for its largest point frees it)",
+    ),
     # 5.3: MVAE / DMBN image error ratio at long horizons (|t - t_cond| >= n_steps / 3)
-    "5.3": AtLeast(1.5, partly=1.0),
+    "5.3": Rule(AtLeast(1.5, partly=1.0), checks={IMAGE_CHECK: BEATS_MEAN_IMAGE}, min_seeds=3, seed_note=ONE_MODEL),
     # 5.4: cross-modal retrieval accuracy at the end of training (same interaction, within one step)
-    "5.4": AtLeast(0.5, partly=0.2),
-    # 5.5: fraction of the other agent's full-view pulls answered with an egocentric (mirror) response
-    "5.5": AtLeast(0.5, partly=0.25),
+    "5.4": Rule(AtLeast(0.5, partly=0.2), checks={RETRIEVAL_CHECK: BEATS_SHUFFLED}, min_seeds=3,
+                seed_note="the latent snapshots are recorded while training the main network (seed 0) only"),
+    # 5.5: fraction of the other agent's full-view pulls answered with an egocentric (mirror) response.
+    # Partly bar raised from 0.25 to 0.3: a response in a random direction lands "egocentric" (within 45
+    # degrees) with probability 0.25.
+    "5.5": Rule(AtLeast(0.5, partly=0.3), checks={SIDE_CHECK: NOT_SIDE_ALONE}, min_seeds=3, seed_note=ONE_MODEL),
     # 5.6: fraction of mirror cases whose latent-nearest training interaction responds egocentrically
-    # while the pixel-nearest one does not
-    "5.6": AtLeast(0.75, partly=0.5),
-    # 5.7: success rate of Image+Joint minus Image-only over seeds x 2 cases (paper 20/20 - 10/20 = 0.5)
-    "5.7": AtLeast(0.25, partly=0.01),
-    # A-B: fraction of novel-configuration demonstrations answered with the right action and direction
-    "A-B": AtLeast(0.8, partly=0.5),
-    # 5.2 on the authors' data: panels where DMBN beats MVAE at the largest training set
-    "5.2-authors": AtLeast(4, partly=2),
+    # while the pixel-nearest one does not; the latent must carry joint information (5.4's check)
+    "5.6": Rule(AtLeast(0.75, partly=0.5), checks={RETRIEVAL_CHECK: BEATS_SHUFFLED}, min_seeds=3,
+                seed_note=ONE_MODEL),
+    # 5.7: success rate of Image+Joint minus Image-only over seeds x 2 cases (paper 20/20 - 10/20 = 0.5);
+    # judged on imagined videos, so both the images and the video judge must pass their checks
+    "5.7": Rule(AtLeast(0.25, partly=0.01), checks={IMAGE_CHECK: BEATS_MEAN_IMAGE, JUDGE_CHECK: JUDGE_READS},
+                min_seeds=3),
+    # A-B: fraction of novel-configuration demonstrations answered with the right action and direction.
+    # Partly bar raised from 0.5 to 0.55: half the demonstrations are grasps, so always lifting scores 0.5.
+    "A-B": Rule(AtLeast(0.8, partly=0.55), checks={MAJORITY_CHECK: BEATS_MAJORITY}, min_seeds=3, seed_note=ONE_MODEL),
+    # 5.2 on the authors' data: panels where DMBN beats MVAE at the largest training set (not run while the
+    # loader fails on the real data: issue 13)
+    "5.2-authors": Rule(AtLeast(4, partly=2), min_seeds=3,
+                        seed_note="authors_fig5_seeds = 1 at `default`; the authors' data are not loaded yet"),
 }

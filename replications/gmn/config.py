@@ -1,34 +1,85 @@
 """Knobs of the GMN/APoE chapter (Lim et al., NeurIPS 2019) and its three profiles.
 
-Claim criteria are module constants, fixed before any run of the chapter.
+Claim rules (criteria, instrument checks, seeds) are module constants, fixed before any run of the chapter.
 """
 
 
 from dataclasses import dataclass
 
-from sensorimotor.claims import AtLeast, AtMost
+from sensorimotor.claims import AtLeast, AtMost, Rule
 from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
 
 # ----------------------------------------------------------------------------------------------------
-# Claim criteria (written before running; never tuned afterwards)
+# Claim rules (written before running; never tuned afterwards)
 # ----------------------------------------------------------------------------------------------------
+# Instrument check "the models use their context": for each compared model and each target modality
+# family (image, haptics), the log-likelihood of test targets with CONTEXT_GAIN_VIEWS same-modality
+# context pairs minus with none (paired per test scene, nats per target pair; the Fig. 3 estimate with
+# no source-modality context). The check value is the gain's lower confidence bound, mean minus
+# CONTEXT_GAIN_SE standard errors over test scenes, and it must reach CONTEXT_GAIN_NATS: the effect is
+# at least 10 nats (the context makes the targets e^10 times more likely: information, whatever the
+# target's dimension) *and* three standard errors clear of that. Chosen before seeing any gain larger
+# than ~1 nat (the committed run: 1.0-1.1 nats of ~2700 for two extra images).
+CONTEXT_GAIN_NATS = 10.0
+CONTEXT_GAIN_SE = 3.0
+CONTEXT_GAIN_VIEWS = 2
+CONTEXT_GAIN = AtLeast(CONTEXT_GAIN_NATS, over_seeds="every-seed")
+# Instrument check "classification above chance" (Fig. 4): each model's accuracy with each context kind
+# (I, H, H+I) at the largest context count, in binomial standard errors above chance 1/k:
+# (acc - 1/k) / sqrt((1/k)(1 - 1/k) / trials) >= 3.
+ABOVE_CHANCE_SE = 3.0
+ABOVE_CHANCE = AtLeast(ABOVE_CHANCE_SE, over_seeds="every-seed")
+SEED_NOTE = (
+    "One training seed per model at the default profile: the six models take about 22 of the chapter's 27 "
+    "minutes on the 2-core machine, so three seeds would nearly triple the run. The GMN second pass (issue 14) "
+    "reallocates compute (smaller images, more steps, several seeds); `-p seed=N` runs another seed."
+)
+
+
+def context_check(model: str, modality: str) -> str:
+    """The name of the context-use check for ``model`` (e.g. "APoE") on ``modality`` targets."""
+    return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE (nats)"
+
+
+def chance_check(model: str, context: str) -> str:
+    """The name of the above-chance check for ``model`` classifying with ``context`` (I, H, H+I)."""
+    return f"{model} {context} accuracy above chance (SE)"
+
+
+M2_MODELS = ("baseline", "APoE")
+M2_MODALITIES = ("image", "haptics")  # M = 2 modalities: whole image, whole hand
+M8_MODALITIES = {"image (left R)": "image_left_r", "haptics (a)": "haptic_a"}  # M = 8: one image, one haptic modality
+CLASSIFY_CONTEXTS = ("I", "H", "H+I")
+M2_CONTEXT_CHECKS = {context_check(m, mod): CONTEXT_GAIN for m in M2_MODELS for mod in M2_MODALITIES}
+M8_CONTEXT_CHECKS = {context_check(m, mod): CONTEXT_GAIN for m in M2_MODELS for mod in M8_MODALITIES}
+
 # Fig. 3: fraction of the curve points (3 panels x context counts x extra-context lines) where APoE
-# assigns a higher log-likelihood to the targets than the baseline. Paper: every point.
-FIG3_APOE_WINS = AtLeast(0.8, partly=0.5)
+# assigns a higher log-likelihood to the targets than the baseline. Paper: every point. The partly bar
+# was 0.5, what a coin flip scores; raised just above it to 0.55.
+FIG3_APOE_WINS = Rule(AtLeast(0.8, partly=0.55), checks=M2_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
 # Fig. 1: haptic contexts give the sampled images the object's shape: silhouette IoU with one image +
 # all haptic contexts minus IoU with the one image alone (mean over test scenes, views, samples).
-FIG1_IOU_GAIN = AtLeast(0.05, partly=0.02)
+FIG1_IOU_GAIN = Rule(AtLeast(0.05, partly=0.02), min_seeds=3, seed_note=SEED_NOTE)
 # Fig. 4: mean accuracy gain of APoE over the baseline over the three context kinds (I, H, H+I) and
-# all context counts. Paper: APoE above the baseline everywhere.
-FIG4_ACCURACY_GAIN = AtLeast(0.03, partly=0.0)
+# all context counts. Paper: APoE above the baseline everywhere. The partly bar was 0.0, what two
+# equal models score; raised just above it to 0.01.
+FIG4_ACCURACY_GAIN = Rule(
+    AtLeast(0.03, partly=0.01),
+    checks={**M2_CONTEXT_CHECKS, **{chance_check(m, c): ABOVE_CHANCE for m in M2_MODELS for c in CLASSIFY_CONTEXTS}},
+    min_seeds=3, seed_note=SEED_NOTE,
+)  # fmt: skip
 # Fig. 5: generalisation gap (val_full - val_missing, negative ELBO in nats per target dimension) of
 # the baseline minus that of APoE. Paper: APoE generalises to unseen combinations, the baseline overfits.
-FIG5_GAP_DIFFERENCE = AtLeast(0.05, partly=0.0)
+# The partly bar was 0.0, what two equal models score; raised just above it to 0.01. The checks are
+# those of the setting's own M = 8 models.
+FIG5_GAP_DIFFERENCE = Rule(AtLeast(0.05, partly=0.01), checks=M8_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
 # Space: largest relative deviation of our paper-architecture parameter counts from the paper's
-# (PoE/APoE for M = 5 and 14: 53M/29M and 131M/51M).
-SPACE_PARAM_DEVIATION = AtMost(0.10, partly=0.25)
+# (PoE/APoE for M = 5 and 14: 53M/29M and 131M/51M). True by construction (the architecture was built
+# to the authors' code, and a unit test enforces the counts): a consistency check, not a result.
+SPACE_PARAM_DEVIATION = Rule(AtMost(0.10, partly=0.25), kind="consistency")
 # Time: PoE / APoE time per training iteration at M = 14 (paper: 2059 / 1189 ms = 1.73; 1.16 at M = 5).
-TIME_RATIO_M14 = AtLeast(1.3, partly=1.05)
+# Measured, not trained (no seeds); 1.0 is what equal speed scores, the partly bar 1.05 is above it.
+TIME_RATIO_M14 = Rule(AtLeast(1.3, partly=1.05))
 
 PAPER_PARAMS = {5: {"poe": 53e6, "apoe": 29e6}, 14: {"poe": 131e6, "apoe": 51e6}}  # Section 4
 PAPER_TIMES_MS = {5: {"poe": 790, "apoe": 679}, 14: {"poe": 2059, "apoe": 1189}}  # Section 4
@@ -109,6 +160,11 @@ class GMNConfig(ChapterConfig):
             raise ConfigError("classify_counts + classify_targets must not exceed n_views")
         if self.generation_image_contexts + self.generation_queries > self.n_views:
             raise ConfigError("generation_image_contexts + generation_queries must not exceed n_views")
+        if 0 not in self.density_counts or not {0, CONTEXT_GAIN_VIEWS} <= set(self.density_extra):
+            raise ConfigError(
+                f"density_counts must include 0 and density_extra must include 0 and {CONTEXT_GAIN_VIEWS} (the "
+                f"context-use check), got {self.density_counts} and {self.density_extra}"
+            )
         if self.image_size % 8:
             raise ConfigError(f"image_size must be a multiple of 8, got {self.image_size}")
 

@@ -6,9 +6,9 @@ Paper values cite the paper's section (arXiv 2509.21136): Sec. 3 (method), Sec. 
 
 from dataclasses import dataclass
 
-from sensorimotor.claims import AtLeast, IsTrue
+from sensorimotor.claims import AtLeast, IsTrue, Rule
+from sensorimotor.mirror_align.tasks import TASKS, check_task
 from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
-from sensorimotor.sim.tasks import TASKS, check_task
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,8 @@ class MirrorAlignConfig(ChapterConfig):
     probe_steps: int = 400
     probe_lr: float = 1e-3
     probe_k: int = 4  # time steps averaged into an episode's e for probing / retrieval
-    n_seeds: int = 2  # seeds of the joint-training comparison
-    n_ablation_seeds: int = 2  # seeds of each ablation setting
+    n_seeds: int = 3  # seeds of the joint-training comparison (the claims need 3)
+    n_ablation_seeds: int = 3  # seeds of each ablation setting (the claims need 3)
     ablation_taus: tuple[float, ...] = (0.02, 0.2)  # Sec. 4.4 / Table 3
     ablation_levels: tuple[str, ...] = ("episode", "task")  # Sec. 4.4 / Table 2
     tsne_perplexity: float = 15.0
@@ -68,24 +68,54 @@ class MirrorAlignConfig(ChapterConfig):
             raise ConfigError("n_seeds and n_ablation_seeds must be >= 1")
 
 
-# -- claims' criteria (fixed before running) -----------------------------------------------------------
+# -- claims' rules (fixed before running) --------------------------------------------------------------
+# Seeds: every trained claim needs 3. A "seed" here is a joint-training seed (its batches, the probe's
+# initialisation); all seeds start from the one independently trained U and E of the run's `seed`, so the
+# spread does not include the pretraining's own variance.
+SEED_NOTE = (
+    "seeds are joint-training seeds (batches, probe initialisation) from one independently trained U and E; "
+    "`default` and `paper` run 3, `smoke` runs 1 (its verdicts are then inconclusive); seeds with their own "
+    "pretrained U and E would also measure the pretraining's variance"
+)
+# Instrument check of every success-rate claim: the policy E must succeed often enough that success rates
+# can differ at all (issue 15's bar: held-out success >= 50 %). Its value is the mean held-out closed-loop
+# success (fraction) of the E's the claim compares, pooled over tasks and seeds (hence over_seeds="mean").
+E_SUCCEEDS = "E's held-out success rate"
+SUCCESS_CHECKS = {E_SUCCEEDS: AtLeast(0.5, over_seeds="mean")}
+
 # Probing (Sec. 4.2): Recall@1 of instruction-level retrieval on held-out pairs; paper: above 60 %.
-PROBE_RECALL = AtLeast(0.6, partly=0.3)
-# Probing: successful executions are better aligned than failed ones (mean pair similarity higher).
-SUCCESS_ALIGNED = IsTrue()
+# Checks: the trained probe must beat the same probe on randomly initialised U and E, and chance, by at
+# least one held-out video retrieved right (Recall@1 differences times the number of held-out videos;
+# at `default` the random-init probe scores about 0.09 and chance 0.036, far below the partly bar 0.3).
+PROBE_BEATS_RANDOM = "held-out videos retrieved right beyond the random-init probe"
+PROBE_BEATS_CHANCE = "held-out videos retrieved right beyond chance"
+PROBE_RECALL = Rule(
+    AtLeast(0.6, partly=0.3),
+    checks={PROBE_BEATS_RANDOM: AtLeast(1.0), PROBE_BEATS_CHANCE: AtLeast(1.0)},
+    seed_note=(
+        "one probe on the one independently trained U and E: probe-only seeds would not measure the "
+        "pretraining's variance, and three pretrainings do not fit the default budget (issue 15)"
+    ),
+)
+# Probing: successful executions are better aligned than failed ones (mean pair similarity higher), on the
+# closed-loop rollouts of the independently trained E.
+SUCCESS_ALIGNED = Rule(IsTrue(), checks=SUCCESS_CHECKS)
 # Joint training (Table 1): gain of alignment over the same training without it, in percentage points,
-# averaged over tasks and seeds. Paper: +3.3 (AU), +3.5 (EE). Reproduced: a gain of at least 1 point;
-# partly: any positive gain (whether it exceeds the seed spread is stated beside it).
-AU_GAIN = AtLeast(1.0, partly=1e-9)
-EE_GAIN = AtLeast(1.0, partly=1e-9)
-# Ablations (Tables 2-3): instruction positives give the best EE success of the three levels; class
-# positives the lowest AU accuracy; tau = 0.2 raises AU over tau = 0.1 while tau = 0.02 lowers EE.
-INSTRUCTION_BEST_EE = IsTrue()
-CLASS_WORST_AU = IsTrue()
-TAU_TRADE_OFF = IsTrue()
+# averaged over tasks, per seed; judged as mean - sd over seeds. Paper: +3.3 (AU), +3.5 (EE). Reproduced:
+# at least 1 point; partly: above 0, the trivial "no change" answer. At `default` one held-out video is
+# about 1.8 points of recognition accuracy (56 held-out videos; 1.6-2.1 points within the per-task mean).
+AU_GAIN = Rule(AtLeast(1.0, partly=1e-9), min_seeds=3, seed_note=SEED_NOTE)
+EE_GAIN = Rule(AtLeast(1.0, partly=1e-9), checks=SUCCESS_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
+# Ablations (Tables 2-3), each a yes/no per seed that must hold in every seed: instruction positives give
+# the best EE success of the three levels (T2); class positives the lowest AU accuracy (T2b); tau = 0.2
+# raises AU over tau = 0.1 (T3a); tau = 0.02 lowers EE success below tau = 0.1 (T3b).
+INSTRUCTION_BEST_EE = Rule(IsTrue(), checks=SUCCESS_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
+CLASS_WORST_AU = Rule(IsTrue(), min_seeds=3, seed_note=SEED_NOTE)
+TAU_RAISES_AU = Rule(IsTrue(), min_seeds=3, seed_note=SEED_NOTE)
+TAU_LOWERS_EE = Rule(IsTrue(), checks=SUCCESS_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
 # t-SNE (Fig. 5): alignment makes the shared space more discriminative of instructions (silhouette
-# score by instruction of held-out u and e in Z is higher with alignment than for the probe).
-ALIGNED_MORE_DISCRIMINATIVE = IsTrue()
+# score by instruction of held-out u and e in Z is higher with alignment than for the probe), per seed.
+ALIGNED_MORE_DISCRIMINATIVE = Rule(IsTrue(), min_seeds=3, seed_note=SEED_NOTE)
 
 PROFILES = Profiles(
     smoke=MirrorAlignConfig(

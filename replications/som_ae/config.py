@@ -5,7 +5,7 @@ The claim criteria below were written before the first `default` run and are not
 
 from dataclasses import dataclass
 
-from sensorimotor.claims import AtLeast, AtMost
+from sensorimotor.claims import AtLeast, AtMost, Rule
 from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
 
 IMAGE = "image"  # modality m1 (vision)
@@ -34,18 +34,63 @@ PAPER_TABLE1 = {
     (JOINTS, JOINTS): ((0.039, 0.021), (0.042, 0.023)),
 }
 
-# Claim criteria, fixed before running. Ratios are plain SOM / SOM-AE for costs (higher = SOM-AE cheaper)
-# and SOM-AE / plain SOM for losses (lower = SOM-AE better).
+# Claim rules. The criteria were fixed before the first `default` run and are not tuned on results;
+# the instrument checks, the seed rule and the qualitative claim's measure (pose consistency) were added
+# in the second pass (issues 11 and 16), before the run that judges them. Ratios are plain SOM / SOM-AE
+# for costs (higher = SOM-AE cheaper) and SOM-AE / plain SOM for losses (lower = SOM-AE better).
+SEED_NOTE = (
+    "the map seeds (initial neurons and sample order) vary on one dataset and one autoencoder (both seed 0): "
+    "the spread covers the maps, not the autoencoder, whose training (about 7.6 min) would have to be "
+    "repeated per seed, beyond this chapter's 20-minute budget; run with -p seed=1 for another"
+)
+
+
+def _beats_mean(direction: str) -> dict[str, AtLeast]:
+    """Instrument checks of a loss ratio: both maps predict better than the training mean of the target.
+
+    Each check's value is a margin, mean-baseline error minus map error (test MAE, per map seed); a map
+    that does not beat predicting the mean has learned nothing a ratio could compare.
+    """
+    return {
+        f"plain SOM beats the mean baseline ({direction})": AtLeast(0.0),
+        f"SOM-AE beats the mean baseline ({direction})": AtLeast(0.0),
+    }
+
+
+SANITY_CHECK = "metric ranks the sanity references"  # score(nearest neighbour) better than score(mean image)
+
+
+def _loss_rule(criterion, direction: str) -> Rule:
+    return Rule(criterion, checks=_beats_mean(direction), min_seeds=3, seed_note=SEED_NOTE)
+
+
 CRITERIA = {
-    "map-memory": AtLeast(100.0, partly=10.0),  # paper: 10.5 GB / 33.3 MB = 315
-    "som-time": AtLeast(10.0, partly=3.0),  # paper: 61.5 h / 15.5 min = 238
-    "total-time": AtLeast(2.0, partly=1.0),  # paper: 61.5 h / (9.5 h + 15.5 min) = 6.3
-    "overall-loss": AtMost(1.0, partly=1.1),  # paper: 0.058 / 0.068 = 0.85 ("no worse")
-    "m1-m1": AtMost(1.0, partly=1.05),  # paper 0.84: SOM-AE better
-    "m1-m2": AtMost(1.0, partly=1.05),  # paper 0.78: SOM-AE better (largest gain)
-    "m2-m1": AtMost(1.0, partly=1.05),  # paper 0.89: SOM-AE better
-    "m2-m2": AtLeast(1.0, partly=0.95),  # paper 1.08: SOM-AE slightly worse
-    "qualitative": AtLeast(0.02, partly=0.0),  # SSIM(SOM-AE) - SSIM(SOM) of imagined (m2→m1) test images
+    # Consistency: (4096 + 5) / (8 + 5) floats per neuron whatever is trained.
+    "map-memory": Rule(AtLeast(100.0, partly=10.0), kind="consistency"),  # paper: 10.5 GB / 33.3 MB = 315
+    "som-time": Rule(AtLeast(10.0, partly=3.0), min_seeds=3, seed_note=SEED_NOTE),  # paper: 61.5 h / 15.5 min = 238
+    # paper: 61.5 h / (9.5 h + 15.5 min) = 6.3. Equal cost (1.0) is the trivial answer: the first pass's partly
+    # bar sat on it and was raised just above it in the second pass.
+    "total-time": Rule(AtLeast(2.0, partly=1.01), min_seeds=3, seed_note=SEED_NOTE),
+    # Loss ratios. A trivial answer -- SOM-AE no different from the plain SOM -- scores 1.0. The first pass's
+    # partly bars (1.05 for "better", 0.95 for "worse", 1.1 for "no worse") sat on the wrong side of it, and its
+    # reproduced bars at exactly 1.0 let "no difference" reproduce "better"/"worse". Second pass (tightened,
+    # never loosened): "better" needs mean + sd <= 0.98 (partly: <= 0.999, just better than no difference),
+    # "worse" mean - sd >= 1.02 (partly: >= 1.001); "no worse" is met by equality by its own wording, so it
+    # keeps its bar of 1.0 and loses the partly bar that accepted a worse SOM-AE.
+    "overall-loss": _loss_rule(AtMost(1.0), "overall"),  # paper: 0.058 / 0.068 = 0.85 ("no worse")
+    "m1-m1": _loss_rule(AtMost(0.98, partly=0.999), "m1→m1"),  # paper 0.84: SOM-AE better
+    "m1-m2": _loss_rule(AtMost(0.98, partly=0.999), "m1→m2"),  # paper 0.78: SOM-AE better (largest gain)
+    "m2-m1": _loss_rule(AtMost(0.98, partly=0.999), "m2→m1"),  # paper 0.89: SOM-AE better
+    "m2-m2": _loss_rule(AtLeast(1.02, partly=1.001), "m2→m2"),  # paper 1.08: SOM-AE slightly worse
+    # Pose consistency of imagined (m2→m1) test images: the joints of each imagined image's nearest training
+    # image against the query's joints (normalised MAE). Value: plain SOM's error minus SOM-AE's (> 0: SOM-AE
+    # imagines truer poses). 0.03 of the joint ranges is about 3 degrees; the partly bar sits just above 0,
+    # what a SOM-AE no better than the plain SOM scores. The check: the measure must rank the nearest
+    # training image (best) above the training-set mean image (worst); its value is error(mean image) minus
+    # error(nearest neighbour). Until the second pass the measure was SSIM, which fails that check.
+    "qualitative": Rule(
+        AtLeast(0.03, partly=0.005), checks={SANITY_CHECK: AtLeast(0.0)}, min_seeds=3, seed_note=SEED_NOTE
+    ),
 }
 MIN_MEMORY_BYTES = 2**20  # peak-memory ratios divide by at least 1 MiB (RSS noise floor)
 
@@ -86,6 +131,7 @@ class SOMAEConfig(ChapterConfig):
     sigma_end: float = 0.5
     weight_image: float = 1.0  # c^(m1)
     weight_joints: float = 1.0  # c^(m2)
+    map_seeds: int = 3  # maps trained per model (seeds seed, seed + 1, ...), on the same data and autoencoder
     compile_distance: bool = True  # torch.compile the L1 activity kernel (falls back to torch.cdist)
     # Torch CPU threads (0: one per core). On this shared 2-core machine two threads made an AE step 20x
     # and a small SOM update 100x slower than one (threads wait for each other when cores are busy).
@@ -102,6 +148,8 @@ class SOMAEConfig(ChapterConfig):
             raise ConfigError(f"split must be three fractions summing to 1, got {self.split}")
         if self.map_rows < 2 or self.map_cols < 2:
             raise ConfigError(f"map must be at least 2x2, got {self.map_rows}x{self.map_cols}")
+        if isinstance(self.map_seeds, bool) or not isinstance(self.map_seeds, int) or self.map_seeds < 1:
+            raise ConfigError(f"map_seeds must be an int >= 1, got {self.map_seeds!r}")
         if self.n_samples < 10:
             raise ConfigError(f"n_samples must be >= 10 (three splits), got {self.n_samples}")
 

@@ -1,8 +1,11 @@
 """sensorimotor: the shared library behind the replication book.
 
-Simulators (``sensorimotor.sim``), dataset generation and caching (``sensorimotor.data``), models
-(``sensorimotor.models``), and the tools every chapter uses: profiles (``profiles``), claims
-(``claims``), caching (``cache``), seeding (``seeding``) and the chapter pipeline (``pipeline``).
+One subpackage per chapter holds that chapter's own simulators, datasets, models, training,
+evaluation and plots: ``dmbn``, ``gmn``, ``som_ae``, ``mirror_align`` (no chapter imports another).
+Shared by several chapters: the tabletop simulator and its dataset (``sim``), and the tools every
+chapter uses: profiles (``profiles``), claims (``claims``), caching (``cache``), seeding
+(``seeding``), devices (``devices``), progress bars (``progress``) and the chapter pipeline
+(``pipeline``).
 
 Importing the package makes ``import torchvision`` work against a CPU-only torch as well (see
 :mod:`sensorimotor.torchvision_compat`); on a normal install that step changes nothing.

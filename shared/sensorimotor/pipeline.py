@@ -3,13 +3,16 @@
 Command line (what the nox sessions call)::
 
     python -m sensorimotor.pipeline list
-    python -m sensorimotor.pipeline replicate dmbn [--profile paper] [--seed 3] [-p train_steps=500 ...]
+    python -m sensorimotor.pipeline replicate dmbn [--profile paper] [--seed 3] [-p train_steps=500 ...] [--cold]
     python -m sensorimotor.pipeline prepare-smoke        # notebooks for nbval at the smoke profile
     python -m sensorimotor.pipeline summary [--check]    # book/summary.md from the reports' metadata
 
 A chapter is a folder ``replications/<name>/`` holding ``<name>.md`` (a jupytext MyST notebook) and
 ``config.py`` (its profiles). Its report is ``book/chapters/<name>.ipynb``: written atomically, only
-after the notebook ran to the end, with provenance in ``metadata["sensorimotor"]``.
+after the notebook ran to the end, with provenance in ``metadata["sensorimotor"]``: the hashes of the
+chapter source, its config and every library module the kernel imported, which cache entries were
+computed or loaded, the run time, and the claims. A run at anything but the default profile, seed 0 and
+no overrides writes under ``build/reports/`` unless ``--output`` names a path.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ import dataclasses
 import hashlib
 import importlib.metadata
 import json
+import math
 import os
 import platform
 import shutil
@@ -31,9 +35,20 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from sensorimotor.cache import atomic_path
-from sensorimotor.claims import CLAIMS_METADATA_KEY, VERDICTS, claims_markdown
-from sensorimotor.profiles import PROFILE_NAMES, ConfigError, load_chapter_module
+from sensorimotor.cache import CACHE_ENV, atomic_path
+from sensorimotor.claims import (
+    CLAIMS_METADATA_KEY,
+    VERDICT_COLOURS,
+    VERDICTS,
+    ClaimError,
+    Criterion,
+    Rule,
+    format_value,
+    recompute_verdict,
+    tally,
+)  # fmt: skip
+from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
+from sensorimotor.provenance import PROVENANCE_METADATA_KEY
 
 METADATA_KEY = CLAIMS_METADATA_KEY
 REPORTED_PACKAGES = (
@@ -99,8 +114,15 @@ def get_chapter(root: Path, name: str) -> Chapter:
     return chapters[key]
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(name)
+
+
 def parse_parameters(pairs: Iterable[str]) -> dict[str, Any]:
-    """``["train_steps=500", "lr=1e-3", "name=abc"]`` -> typed dict (JSON literals, else strings)."""
+    """``["train_steps=500", "lr=1e-3", "name=abc"]`` -> typed dict (JSON literals, else strings).
+
+    Non-finite numbers (``NaN``, ``Infinity``) are refused: no knob accepts them.
+    """
     parsed: dict[str, Any] = {}
     for pair in pairs:
         key, sep, raw = pair.partition("=")
@@ -108,9 +130,13 @@ def parse_parameters(pairs: Iterable[str]) -> dict[str, Any]:
         if not sep or not key.isidentifier():
             raise PipelineError(f"bad parameter {pair!r}; expected key=value with a Python identifier as key")
         try:
-            value = json.loads(raw)
+            value = json.loads(raw, parse_constant=_refuse_constant)
         except json.JSONDecodeError:
             value = raw
+        except ValueError:
+            raise PipelineError(f"parameter {key}={raw!r} is not a finite number; knobs accept finite values only") from None
+        if isinstance(value, float) and not math.isfinite(value):  # 1e999 parses to inf
+            raise PipelineError(f"parameter {key}={raw!r} is not a finite number; knobs accept finite values only")
         parsed[key] = value
     return parsed
 
@@ -119,11 +145,34 @@ def validate_run(chapter: Chapter, profile: str, seed: int, overrides: dict[str,
     """Build the chapter's config as the notebook will, so bad input fails before any work."""
     if profile not in PROFILE_NAMES:
         raise PipelineError(f"unknown profile {profile!r}; accepted profiles: {', '.join(PROFILE_NAMES)}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise PipelineError(f"seed={seed!r}; accepted: an int >= 0")
+    reserved = [k for k in overrides if k in RESERVED_KNOBS]
+    if reserved:
+        raise PipelineError(
+            f"{reserved[0]!r} cannot be set with -p; use --{reserved[0]} (e.g. --{reserved[0]} "
+            f"{overrides[reserved[0]]!r})"
+        )
     module = load_chapter_module(chapter.config_path)
     try:
         module.PROFILES.get(profile, seed=seed, **overrides)
     except ConfigError as error:
         raise PipelineError(f"chapter {chapter.name}: {error}") from error
+
+
+def is_book_run(profile: str, seed: int, overrides: dict[str, Any]) -> bool:
+    """Whether a run is what the committed book shows (default profile, seed 0, no overrides)."""
+    return profile == "default" and seed == 0 and not overrides
+
+
+def default_output(root: Path, chapter: Chapter, profile: str, seed: int, overrides: dict[str, Any]) -> Path:
+    """The committed report for a book run; else a file under ``build/reports/`` named by its settings."""
+    if is_book_run(profile, seed, overrides):
+        return chapter.report
+    tag = f"{chapter.name}-{profile}-seed{seed}"
+    if overrides:
+        tag += "-" + hashlib.sha256(json.dumps(overrides, sort_keys=True).encode()).hexdigest()[:8]
+    return root / "build" / "reports" / f"{tag}.ipynb"
 
 
 def sha256_file(path: Path) -> str:
@@ -135,7 +184,9 @@ def source_hashes(chapter: Chapter) -> dict[str, str]:
     return {"source_sha256": sha256_file(chapter.source), "config_sha256": sha256_file(chapter.config_path)}
 
 
-def git_state(root: Path) -> dict[str, Any]:
+def git_state(root: Path, depends_on: Sequence[Path]) -> dict[str, Any]:
+    """The commit, and whether any file the report depends on differs from it."""
+
     def run(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, check=True)
@@ -144,8 +195,20 @@ def git_state(root: Path) -> dict[str, Any]:
         return out.stdout.strip()
 
     commit = run("rev-parse", "HEAD")
-    status = run("status", "--porcelain", "--", "shared", "replications")
-    return {"git_commit": commit, "git_dirty": bool(status) if status is not None else None}
+    paths = []
+    for path in depends_on:
+        with contextlib.suppress(ValueError):  # a file outside the project is not in its history
+            paths.append(str(Path(os.path.abspath(path)).relative_to(os.path.abspath(root))))
+    status = run("status", "--porcelain", "--untracked-files=all", "--", *paths) if paths else ""
+    changed = [line[3:] for line in (status or "").splitlines()]
+    return {"git_commit": commit, "git_dirty": bool(changed) if status is not None else None, "git_changed": changed}
+
+
+def module_path(root: Path, name: str) -> Path | None:
+    """Where library module ``name`` lives in the project at ``root``."""
+    from sensorimotor.provenance import module_file
+
+    return module_file(name, root / "shared" / "sensorimotor")
 
 
 def package_versions() -> dict[str, str | None]:
@@ -174,8 +237,34 @@ def collect_claims(notebook: Any) -> list[dict[str, Any]]:
 def _write_notebook(notebook: Any, path: Path) -> None:
     import nbformat
 
+    json.dumps(notebook.metadata, allow_nan=False)  # strict JSON: a NaN here is a bug upstream
     with atomic_path(path) as tmp:
         nbformat.write(notebook, str(tmp))
+
+
+PROVENANCE_CELL = "from sensorimotor.kernel_record import kernel_provenance\nkernel_provenance();"
+
+
+def _hide_parameter_cells(notebook: Any) -> None:
+    """The parameter cells (the notebook's and papermill's) are plumbing: the report's metadata records
+    profile, seed and overrides, so the rendered page drops them."""
+    for cell in notebook.cells:
+        tags = cell.get("metadata", {}).get("tags", [])
+        if ("parameters" in tags or "injected-parameters" in tags) and "remove-cell" not in tags:
+            cell.metadata["tags"] = [*tags, "remove-cell"]
+
+
+def _pop_provenance(notebook: Any) -> dict[str, Any]:
+    """Remove the appended provenance cell and return what it recorded."""
+    cell = notebook.cells[-1] if notebook.cells else None
+    if cell is None or cell.get("source") != PROVENANCE_CELL:
+        raise PipelineError("the executed notebook lost its provenance cell")
+    notebook.cells.pop()
+    for output in cell.get("outputs", []):
+        record = output.get("metadata", {}).get(PROVENANCE_METADATA_KEY)
+        if record is not None:
+            return record
+    raise PipelineError("the provenance cell recorded nothing")
 
 
 KERNEL_NAME = "sensorimotor-python"
@@ -208,13 +297,15 @@ def own_kernel() -> Iterator[str]:
                 os.environ["JUPYTER_PATH"] = previous
 
 
-def _prepare_input(chapter: Chapter, folder: Path) -> Path:
+def _prepare_input(chapter: Chapter, folder: Path, provenance: bool = False) -> Path:
     import jupytext
     import nbformat
 
     notebook = jupytext.read(chapter.source)
     if not any("parameters" in cell.get("metadata", {}).get("tags", []) for cell in notebook.cells):
         raise PipelineError(f"{chapter.source} has no cell tagged 'parameters'")
+    if provenance:
+        notebook.cells.append(nbformat.v4.new_code_cell(PROVENANCE_CELL))
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     path = folder / f"{chapter.name}.input.ipynb"
     nbformat.write(notebook, str(path))
@@ -229,11 +320,13 @@ def replicate(
     overrides: dict[str, Any] | None = None,
     output: Path | None = None,
     progress: bool = True,
+    cold: bool = False,
 ) -> Path:
     """Run one chapter at ``profile`` and write its report atomically; returns the report path.
 
-    On failure the previous report stays untouched and the partly executed notebook is kept under
-    ``build/failed/<name>.ipynb`` for inspection.
+    A run that is not the book's (profile default, seed 0, no overrides) goes under ``build/reports/``
+    unless ``output`` is given. ``cold`` runs on a fresh, empty cache. On failure the previous report
+    stays untouched and the partly executed notebook is kept under ``build/failed/<name>.ipynb``.
     """
     import nbformat
     import papermill
@@ -243,15 +336,20 @@ def replicate(
     overrides = dict(overrides or {})
     chapter = get_chapter(root, name)
     validate_run(chapter, profile, seed, overrides)
-    target = output or chapter.report
+    target = Path(output) if output is not None else default_output(root, chapter, profile, seed, overrides)
     hashes = source_hashes(chapter)
-    with tempfile.TemporaryDirectory(prefix=f"replicate-{chapter.name}-") as tmp:
+    with contextlib.ExitStack() as stack:
+        tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"replicate-{chapter.name}-"))
+        if cold:
+            cold_cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="sensorimotor-cold-cache-"))
+            stack.enter_context(_environ(CACHE_ENV, cold_cache))
+        stack.enter_context(_environ("SENSORIMOTOR_PROGRESS", "0"))  # no progress bars in reports
         executed = Path(tmp) / f"{chapter.name}.ipynb"
         started = time.perf_counter()
         try:
             with own_kernel() as kernel_name:
                 papermill.execute_notebook(
-                    str(_prepare_input(chapter, Path(tmp))),
+                    str(_prepare_input(chapter, Path(tmp), provenance=True)),
                     str(executed),
                     parameters={"profile": profile, "seed": seed, "overrides": overrides},
                     cwd=str(chapter.folder),
@@ -271,23 +369,61 @@ def replicate(
         wall = time.perf_counter() - started
         notebook = nbformat.read(str(executed), as_version=4)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    record = _pop_provenance(notebook)
+    _hide_parameter_cells(notebook)
     claims = collect_claims(notebook)
+    modules = dict(sorted(record["modules"].items()))
+    events = record["cache_events"]
+    loaded = sorted({e["entry"] for e in events if e["event"] == "loaded"})
+    computed = sorted({e["entry"] for e in events if e["event"] == "computed"})
+    was_cold = not loaded
+    depends_on = [chapter.source, chapter.config_path]
+    depends_on += [p for p in (module_path(root, m) for m in modules) if p is not None]
     notebook.metadata[METADATA_KEY] = {
         "chapter": chapter.name,
         "profile": profile,
         "seed": seed,
         "overrides": overrides,
         **hashes,
-        **git_state(root),
+        "library_modules": modules,
+        **git_state(root, depends_on),
         "packages": package_versions(),
         "hardware": hardware_summary(),
         "wall_seconds": round(wall, 1),
+        "cold": was_cold,
+        "cold_wall_seconds": round(wall, 1) if was_cold else _previous_cold_time(target, hashes, modules),
+        "cache": {"computed": computed, "loaded": loaded},
         "claims": claims,
     }
     _write_notebook(notebook, target)
-    if target == chapter.report:
+    if target.resolve() == chapter.report.resolve():
         write_summary(root)
     return target
+
+
+@contextlib.contextmanager
+def _environ(name: str, value: str) -> Iterator[None]:
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
+def _previous_cold_time(report: Path, hashes: dict[str, str], modules: dict[str, str]) -> float | None:
+    """A warm rerun keeps the cold time of the report it replaces if config and library are unchanged."""
+    if not report.exists():
+        return None
+    try:
+        meta = read_report_metadata(report)
+    except (PipelineError, OSError, ValueError):
+        return None
+    same = meta.get("config_sha256") == hashes["config_sha256"] and meta.get("library_modules") == modules
+    return meta.get("cold_wall_seconds") if same else None
 
 
 def prepare_smoke(root: Path, extra_sources: Sequence[Path] = ()) -> list[Path]:
@@ -323,42 +459,163 @@ def read_report_metadata(report: Path) -> dict[str, Any]:
     return meta
 
 
+SUMMARY_FIGURE = Path("figures") / "summary" / "claims_overview.png"  # relative to book/
+
+
+def _chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
+    rows: dict[str, list[dict[str, Any]]] = {}
+    missing = []
+    for chapter in discover_chapters(root).values():
+        if not chapter.report.exists():
+            missing.append(chapter.name)
+            continue
+        meta = read_report_metadata(chapter.report)
+        rows[chapter.name] = [{**row, "chapter": chapter.name} for row in meta.get("claims", [])]
+    return rows, missing
+
+
+def _tally_text(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {v}" for v, n in counts.items())
+
+
+def _summary_table(rows: list[dict[str, Any]]) -> str:
+    """An HTML table that wraps inside the book's column: chapter, claim (linked), paper, ours, verdict."""
+    import html
+
+    head = ["chapter", "claim", "paper", "ours", "verdict"]
+    widths = ["12%", "34%", "17%", "17%", "20%"]
+    out = ['<table class="sensorimotor-summary" style="table-layout:fixed;width:100%;font-size:88%">']
+    out.append("<colgroup>" + "".join(f'<col style="width:{w}">' for w in widths) + "</colgroup>")
+    out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
+    for row in rows:
+        anchor = f"#{row['section']}" if row.get("section") else ""
+        link = f'<a href="chapters/{row["chapter"]}.html{anchor}">{html.escape(row["id"])}</a>'
+        ours = format_value(row["ours"], row.get("spread"))
+        if row.get("per_seed") and len(row["per_seed"]) > 1:
+            ours += f" ({len(row['per_seed'])} seeds)"
+        verdict = f'<strong style="color:{VERDICT_COLOURS[row["verdict"]]}">{html.escape(row["verdict"])}</strong>'
+        if row.get("failed_checks"):
+            verdict += "<br><small>" + "; ".join(html.escape(f.split(":")[0]) for f in row["failed_checks"]) + "</small>"
+        cells = [html.escape(row["chapter"]), f"{link}<br><small>{html.escape(row['statement'])}</small>",
+                 html.escape(format_value(row["paper"])), html.escape(ours), verdict]  # fmt: skip
+        out.append("<tr>" + "".join(f'<td style="overflow-wrap:anywhere">{c}</td>' for c in cells) + "</tr>")
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
 def summary_markdown(root: Path) -> str:
     """The text of ``book/summary.md``: every chapter's claims from its report's metadata."""
-    chapters = discover_chapters(root)
+    by_chapter, missing = _chapter_rows(root)
+    all_rows = [row for rows in by_chapter.values() for row in rows]
+    results = [r for r in all_rows if r.get("kind", "result") == "result"]
+    consistency = [r for r in all_rows if r.get("kind", "result") == "consistency"]
     lines = [
         "# Summary of all claims",
         "",
         "Every claim of every chapter, read from the metadata of the committed reports (generated by",
         "`python -m sensorimotor.pipeline summary`; do not edit by hand). Each verdict was computed by the",
-        "chapter's code from its run, against a criterion fixed in the chapter's `config.py` before the run.",
+        "chapter's code from its run, against rules fixed in the chapter's `config.py` before the run.",
+        "A claim is *inconclusive* when the experiment failed an instrument check that shows it could have",
+        "seen the effect (or measured fewer seeds than its rule needs); that is not a pass. Consistency",
+        "checks (true by construction) are listed apart and not counted.",
         "",
     ]
-    all_rows: list[dict[str, Any]] = []
-    missing = []
-    for chapter in chapters.values():
-        if not chapter.report.exists():
-            missing.append(chapter.name)
-            continue
-        meta = read_report_metadata(chapter.report)
-        for row in meta.get("claims", []):
-            all_rows.append({**row, "chapter": f"[{chapter.name}](chapters/{chapter.name}.ipynb)"})
-    if all_rows:
-        counts = {v: sum(r["verdict"] == v for r in all_rows) for v in VERDICTS}
-        lines.append("**At a glance:** " + ", ".join(f"{n} {v}" for v, n in counts.items()) + ".")
-        lines += ["", claims_markdown(all_rows, with_paper_column=True), ""]
-    else:
+    if not all_rows:
         lines += ["No chapter report holds claims yet.", ""]
+        if missing:
+            lines += ["Chapters without a committed report yet: " + ", ".join(missing) + ".", ""]
+        return "\n".join(lines)
+    lines += [f"**At a glance:** {_tally_text(tally(results))} (of {len(results)} results); "
+              f"{len(consistency)} consistency checks apart.", ""]  # fmt: skip
+    lines += [f"```{{figure}} {SUMMARY_FIGURE.as_posix()}", ":name: fig-summary-overview", ":width: 100%", "",
+              "Every result claim of the book: our value over the paper's (log scale; 1 = the paper's value), "
+              "per-seed values as small dots, coloured by verdict and grouped by chapter. Claims whose paper "
+              "value is not a number sit in the left column.", "```", ""]  # fmt: skip
+    lines += ["| chapter | " + " | ".join(VERDICTS) + " | consistency checks |",
+              "|---|" + "---|" * (len(VERDICTS) + 1)]  # fmt: skip
+    for name, rows in by_chapter.items():
+        counts = tally(rows)
+        n_cons = sum(r.get("kind") == "consistency" for r in rows)
+        lines.append(f"| {name} | " + " | ".join(str(counts[v]) for v in VERDICTS) + f" | {n_cons} |")
+    lines += ["", "## Results", "", _summary_table(results), ""]
+    if consistency:
+        lines += ["## Consistency checks", "", _summary_table(consistency), ""]
     if missing:
         lines += ["Chapters without a committed report yet: " + ", ".join(missing) + ".", ""]
     return "\n".join(lines)
 
 
 def write_summary(root: Path) -> Path:
+    """Write ``book/summary.md`` and its overview picture."""
+    from sensorimotor.summary_figure import plot_claims_overview
+
+    by_chapter, _ = _chapter_rows(root)
+    plot_claims_overview([r for rows in by_chapter.values() for r in rows], root / "book" / SUMMARY_FIGURE)
     target = root / "book" / "summary.md"
     with atomic_path(target) as tmp:
         tmp.write_text(summary_markdown(root))
     return target
+
+
+# --- freshness: what the tests check of every committed report ------------------------------------
+
+
+def _declared_rules(module: Any) -> list[dict[str, Any]]:
+    """Every rule a chapter config declares (module-level Rules/Criteria, also inside dicts)."""
+    found: list[Any] = []
+    for value in vars(module).values():
+        items = value.values() if isinstance(value, dict) else [value]
+        found += [v for v in items if isinstance(v, (Rule, Criterion))]
+    return [(v if isinstance(v, Rule) else Rule(v)).to_spec() for v in found]
+
+
+def report_problems(root: Path, chapter: Chapter) -> list[str]:
+    """Why the committed report of ``chapter`` does not match the tree (empty when it does)."""
+    import nbformat
+
+    if not chapter.report.exists():
+        return [f"{chapter.report} missing: run `nox -s {chapter.session_name}`"]
+    problems = []
+    notebook = nbformat.read(str(chapter.report), as_version=4)
+    meta = notebook.metadata.get(METADATA_KEY)
+    if not isinstance(meta, dict):
+        return [f"{chapter.report} has no '{METADATA_KEY}' metadata"]
+    rerun = f"rerun `nox -s {chapter.session_name}`"
+    current = source_hashes(chapter)
+    for key, path in (("source_sha256", chapter.source), ("config_sha256", chapter.config_path)):
+        if meta.get(key) != current[key]:
+            problems.append(f"{path.name} changed after the report: {rerun}")
+    modules = meta.get("library_modules")
+    if not modules:
+        problems.append(f"the report records no library module hashes: {rerun}")
+    for name, sha in (modules or {}).items():
+        path = module_path(root, name)
+        if path is None:
+            problems.append(f"library module {name} no longer exists: {rerun}")
+        elif sha != hashlib.sha256(path.read_bytes()).hexdigest():
+            problems.append(f"library module {name} changed after the report: {rerun}")
+    if (meta.get("profile"), meta.get("seed"), meta.get("overrides")) != ("default", 0, {}):
+        problems.append(
+            f"the book shows profile default, seed 0, no overrides; the report has profile {meta.get('profile')!r}, "
+            f"seed {meta.get('seed')!r}, overrides {meta.get('overrides')!r}"
+        )
+    stored = meta.get("claims") or []
+    if not stored:
+        problems.append("the report holds no claims")
+    if stored != collect_claims(notebook):
+        problems.append("the claims in the report's metadata differ from those its cells displayed")
+    declared = _declared_rules(load_chapter_module(chapter.config_path))
+    for row in stored:
+        try:
+            verdict, failed = recompute_verdict(row)
+        except (ClaimError, KeyError, TypeError, ValueError) as error:
+            problems.append(f"claim {row.get('id')!r} cannot be re-judged: {error}")
+            continue
+        if verdict != row["verdict"] or failed != row["failed_checks"]:
+            problems.append(f"claim {row['id']}: stored verdict {row['verdict']!r}, its values and rule give {verdict!r}")
+        if row["rule"] not in declared:
+            problems.append(f"claim {row['id']}: its rule is not one that {chapter.config_path.name} declares")
+    return problems
 
 
 def _main(argv: Sequence[str] | None = None) -> int:
@@ -371,7 +628,11 @@ def _main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--profile", default="default", help=f"one of {', '.join(PROFILE_NAMES)}")
     run.add_argument("--seed", type=int, default=0)
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE", help="config override")
-    run.add_argument("--output", type=Path, default=None, help="write the report here instead of book/chapters")
+    run.add_argument(
+        "--output", type=Path, default=None,
+        help="write the report here (default: book/chapters/<name>.ipynb for the book's run, else build/reports/)",
+    )
+    run.add_argument("--cold", action="store_true", help="run on a fresh, empty cache (times a cold run)")
     smoke = sub.add_parser("prepare-smoke", help="write <name>.smoke.ipynb notebooks for nbval")
     smoke.add_argument("extra", nargs="*", type=Path, help="extra notebook sources (.md) to prepare")
     summary = sub.add_parser("summary", help="write book/summary.md from the reports")
@@ -384,7 +645,9 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 state = "report committed" if chapter.report.exists() else "no report yet"
                 print(f"{chapter.name:16s} nox -s {chapter.session_name:28s} {state}")
         elif args.command == "replicate":
-            report = replicate(root, args.chapter, args.profile, args.seed, parse_parameters(args.param), args.output)
+            report = replicate(
+                root, args.chapter, args.profile, args.seed, parse_parameters(args.param), args.output, cold=args.cold
+            )
             print(f"wrote {report}")
         elif args.command == "prepare-smoke":
             for path in prepare_smoke(root, args.extra):
@@ -392,7 +655,7 @@ def _main(argv: Sequence[str] | None = None) -> int:
         elif args.command == "summary":
             if args.check:
                 current = (root / "book" / "summary.md").read_text() if (root / "book" / "summary.md").exists() else ""
-                if current != summary_markdown(root):
+                if current != summary_markdown(root) or not (root / "book" / SUMMARY_FIGURE).exists():
                     print("book/summary.md is out of date: run `python -m sensorimotor.pipeline summary`")
                     return 1
                 print("book/summary.md is up to date")

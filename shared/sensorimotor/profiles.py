@@ -26,6 +26,8 @@ import dataclasses
 import hashlib
 import importlib.util
 import json
+import math
+import re
 import sys
 import typing
 from collections.abc import Mapping
@@ -34,6 +36,9 @@ from types import ModuleType
 from typing import Any, Generic, TypeVar
 
 PROFILE_NAMES = ("smoke", "default", "paper")
+RESERVED_KNOBS = ("profile", "seed")  # set by the profile name and the seed argument, never as overrides
+POSITIVE_KNOB = re.compile(r"(^n_|steps$|epochs$|size$|sizes$|seeds$|(^|_)lr$|^lr_|rate$|width$)")
+DEVICE_PATTERN = re.compile(r"^(auto|cpu|cuda(:\d+)?|mps)$")
 
 
 class ConfigError(ValueError):
@@ -81,7 +86,7 @@ def _type_ok(value: Any, annotation: Any) -> bool:
     if annotation is type(None):
         return value is None
     if annotation is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
     if annotation is int:
         return isinstance(value, int) and not isinstance(value, bool)
     if isinstance(annotation, type):
@@ -132,10 +137,13 @@ class Profiles(Generic[C]):
         clean = {}
         for key, value in overrides.items():
             value = _coerce(value, hints[key])
+            if _has_non_finite(value):
+                raise ConfigError(f"override {key}={value!r} is not finite; {key} accepts finite numbers only")
             if not _type_ok(value, hints[key]):
                 raise ConfigError(
                     f"override {key}={value!r} has type {type(value).__name__}; {key} expects {hints[key]}"
                 )
+            self._check_range(key, value)
             clean[key] = value
         config = dataclasses.replace(self._configs[profile], **clean)
         validate = getattr(config, "validate", None)
@@ -145,6 +153,41 @@ class Profiles(Generic[C]):
 
     def __getitem__(self, profile: str) -> C:
         return self.get(profile)
+
+    def _check_range(self, key: str, value: Any) -> None:
+        """Ranges every chapter shares: a number non-negative in all three profiles stays so, and a count,
+        size or rate positive in all three stays positive; fractions lie in [0, 1]; seeds are ints >= 0;
+        devices are ones torch knows. Chapter-specific ranges live in each config's ``validate``."""
+        if key == "seed":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ConfigError(f"seed={value!r}; accepted: an int >= 0")
+            return
+        if key == "device":
+            if not isinstance(value, str) or not DEVICE_PATTERN.match(value):
+                raise ConfigError(f"device={value!r}; accepted: auto, cpu, cuda, cuda:N, mps")
+            return
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            return
+        if "fraction" in key and not 0.0 <= value <= 1.0:
+            raise ConfigError(f"{key}={value!r}; accepted: a fraction in [0, 1]")
+        defaults = [getattr(cfg, key) for cfg in self._configs.values()]
+        numbers = [d for d in defaults if isinstance(d, (int, float)) and not isinstance(d, bool)]
+        if len(numbers) != len(defaults):
+            return
+        if min(numbers) > 0 and value <= 0 and POSITIVE_KNOB.search(key):
+            raise ConfigError(f"{key}={value!r}; accepted: > 0 (a count, size or rate)")
+        if min(numbers) >= 0 and value < 0:
+            raise ConfigError(f"{key}={value!r}; accepted: >= 0")
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, (tuple, list)):
+        return any(_has_non_finite(v) for v in value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(v) for v in value.values())
+    return False
 
 
 def config_hash(payload: Mapping[str, Any] | ChapterConfig, length: int = 16) -> str:

@@ -2,7 +2,7 @@
 
 This is the scene of Seker et al. (2022), Section 4, rebuilt in pybullet (the paper used CoppeliaSim
 with a UR5 and a three-finger hand; ``book/simulator.md`` lists every difference). The DMBN and
-mirror-alignment chapters use it through :mod:`sensorimotor.data.tabletop`; later task chapters use
+mirror-alignment chapters use it through :mod:`sensorimotor.sim.tabletop_dataset`; later task chapters use
 the general API below directly.
 
 Scene (world frame: metres, z up, table top at z = 0)
@@ -14,10 +14,10 @@ Scene (world frame: metres, z up, table top at z = 0)
       shoulder, looking down at the workspace), ``"overview"`` (from our right, for figures) and
       ``"top"``; add more with :meth:`TabletopEnv.add_camera`.
 
-Modules: this one (scene, cameras, recording), ``tabletop_robots`` (the Panda, IK, views/colours),
-``tabletop_actions`` (the push/grasp/pull waypoints and their timing), ``tabletop_judge`` (outcomes,
-imitation labels), ``tabletop_figures`` (the book's figures); datasets in
-:mod:`sensorimotor.data.tabletop`.
+Modules: this one (scene, cameras, recording, ``judge_trajectory``), ``tabletop_layout`` (sides and
+agents' base poses), ``tabletop_robots`` (the Panda, IK, views/colours), ``tabletop_actions`` (the
+push/grasp/pull waypoints and their timing), ``tabletop_judge`` (outcomes, imitation labels),
+``tabletop_figures`` (the book's figures), ``tabletop_dataset`` (the cached recorded interactions).
 
 Quick start::
 
@@ -56,9 +56,9 @@ import math
 from collections.abc import Callable, Sequence
 
 import numpy as np
-import pybullet as p
-from pybullet_utils import bullet_client
 
+from sensorimotor.sim.bullet import connect
+from sensorimotor.sim.bullet import pybullet as p
 from sensorimotor.sim.tabletop_actions import (
     ACTION_IDS,
     ACTIONS,
@@ -68,6 +68,8 @@ from sensorimotor.sim.tabletop_actions import (
     check_action,
     check_angle,
 )
+from sensorimotor.sim.tabletop_judge import Outcome, classify_imitation, outcome_from_poses
+from sensorimotor.sim.tabletop_layout import OBJECT_CENTRE, SIDES, check_side, side_pose
 from sensorimotor.sim.tabletop_robots import (
     MESH_DETAILS,
     VIEWS,
@@ -101,10 +103,7 @@ __all__ = [
     "side_pose",
 ]
 
-SIDES = ("self", "opposite", "left", "right")
 NOVELTIES = ("red_gripper", "other_gripper", "blue_object", "big_object")
-OBJECT_CENTRE = (0.45, 0.0)
-AGENT_DISTANCE = 0.45  # every agent's base is this far from the object's centre
 MIN_IMAGE_SIZE, MAX_IMAGE_SIZE = 16, 512
 
 YELLOW = (1.0, 0.82, 0.05, 1.0)
@@ -113,13 +112,6 @@ RED = (0.9, 0.08, 0.08, 1.0)
 TABLE_COLOUR = (0.62, 0.5, 0.38, 1.0)
 FLOOR_COLOUR = (0.55, 0.57, 0.6, 1.0)
 BIG_OBJECT_SCALE = 1.3
-
-
-def check_side(side: str, allow_self: bool = True) -> str:
-    accepted = SIDES if allow_self else SIDES[1:]
-    if side not in accepted:
-        raise ValueError(f"unknown side {side!r}; accepted sides: {', '.join(accepted)}")
-    return side
 
 
 def check_image_size(size) -> int:
@@ -137,14 +129,6 @@ def check_novelty(novelty: Sequence[str]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"unknown novelty {unknown[0]!r}; accepted: {', '.join(NOVELTIES)}")
     return tuple(novelty)
-
-
-def side_pose(side: str) -> tuple[tuple[float, float, float], float]:
-    """Base position and yaw of the agent on ``side`` (each faces the object from 0.45 m)."""
-    check_side(side)
-    ox, oy = OBJECT_CENTRE
-    yaw = {"self": 0.0, "opposite": math.pi, "left": -math.pi / 2, "right": math.pi / 2}[side]
-    return (ox - AGENT_DISTANCE * math.cos(yaw), oy - AGENT_DISTANCE * math.sin(yaw), 0.0), yaw
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +274,7 @@ class TabletopEnv:
         ):
             raise ValueError(f"solver_iterations must be a positive int, got {solver_iterations!r}")
         self.solver_iterations = solver_iterations
-        self.client = bullet_client.BulletClient(connection_mode=p.GUI if gui else p.DIRECT)
+        self.client = connect(p.GUI if gui else p.DIRECT)
         self.cameras: dict[str, Camera] = dict(CAMERAS)
         self.agents: dict[str, RobotArm] = {}
         self.objects: dict[str, int] = {}
@@ -658,10 +642,60 @@ class TabletopEnv:
         return out
 
 
-# The judge lives in its own module; re-exported here (imported last: it imports this module).
-from sensorimotor.sim.tabletop_judge import (  # noqa: E402
-    Outcome,
-    classify_imitation,
-    judge_trajectory,
-    outcome_from_poses,
-)
+def judge_trajectory(
+    joints: np.ndarray,
+    robot: str = "panda",
+    *,
+    duration: float | None = None,
+    object_spec=None,
+    settle: float = 0.5,
+    env=None,
+) -> Outcome:
+    """Replay a joint trajectory on our robot and report what it did to the object.
+
+    ``joints``: (T, D) arm angles (radians) + gripper opening (metres), as in the datasets; the robot
+    starts at ``joints[0]`` (teleported), the object at its start pose in the middle of the table, and
+    position targets are interpolated linearly between the T samples over ``duration`` seconds (the
+    repertoire's duration by default, so a recorded interaction replays at its own speed), then held
+    for ``settle`` seconds. Values outside the joint limits are clipped. Pass ``env`` to reuse a
+    :class:`~sensorimotor.sim.tabletop.TabletopEnv` (it is reset); otherwise a DIRECT one is made.
+    """
+    spec = robot_spec(robot)
+    q = np.asarray(joints, dtype=float)
+    if q.ndim != 2 or q.shape[0] < 2 or q.shape[1] != spec.n_joints:
+        raise ValueError(
+            f"joints must have shape (T>=2, {spec.n_joints}) for robot {robot!r} "
+            f"({', '.join(spec.joint_names)}), got {q.shape}"
+        )
+    if not np.isfinite(q).all():
+        raise ValueError("joints contain non-finite values")
+    own = env is None
+    if own:
+        env = TabletopEnv(robot, image_size=16)
+    try:
+        env.reset(object_spec=object_spec)
+        duration = env.params.duration if duration is None else float(duration)
+        if not (math.isfinite(duration) and duration > 0):
+            raise ValueError(f"duration must be a positive number of seconds, got {duration!r}")
+        arm = env.robot
+        arm.reset(q[0, :-1], q[0, -1])
+        steps = max(int(round(duration / env.time_step)), 1)
+        sample_t = np.linspace(0.0, duration, len(q))
+        poses = [env.object_pose()]
+        for k in range(1, steps + 1):
+            t = k * env.time_step
+            target = np.array([np.interp(t, sample_t, q[:, j]) for j in range(q.shape[1])])
+            arm.command(target[:-1], target[-1])
+            env.step()
+            if k % 4 == 0:
+                poses.append(env.object_pose())
+        for k in range(int(round(settle / env.time_step))):
+            env.step()
+            if k % 4 == 0:
+                poses.append(env.object_pose())
+        poses.append(env.object_pose())
+        robot_xy = arm.base_position[:2]
+        return outcome_from_poses(np.array(poses), robot_xy)
+    finally:
+        if own:
+            env.close()

@@ -1,14 +1,17 @@
 """Judging a behaviour by what it does to the object (for the mirror experiments, paper 5.5-5.7).
 
-:func:`judge_trajectory` replays a joint trajectory (e.g. a DMBN prediction, T x D: arm angles in
-radians and the gripper opening in metres) on our robot, with the object at its start pose, and returns
-an :class:`Outcome`: how far and in which direction the object moved, whether it was lifted, and
+:func:`sensorimotor.sim.tabletop.judge_trajectory` (beside the scene it needs) replays a joint
+trajectory (e.g. a DMBN prediction, T x D: arm angles in radians and the gripper opening in metres) on
+our robot, with the object at its start pose, and returns an :class:`Outcome`: how far and in which direction the object moved, whether it was lifted, and
 whether it moved towards or away from our robot. :func:`outcome_from_poses` computes the same from
 recorded object poses (e.g. of another agent's demonstration), and :func:`classify_imitation` says
 whether our outcome reproduces a demonstration's *effect* on the object (the object goes where the
 demonstrator sent it, in the world) or its *egocentric* (anatomical) form (the object goes where the
 demonstrator sent it relative to the demonstrator's body, mapped onto ours), as in the paper's Fig. 8
 (effect-based) versus Fig. 9 (egocentric: the other agent pulls towards itself, we pull towards us).
+
+This module does not import the scene (:mod:`sensorimotor.sim.tabletop` imports and re-exports it);
+the sides' geometry comes from :mod:`sensorimotor.sim.tabletop_layout`.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import dataclasses
 import math
 
 import numpy as np
+
+from sensorimotor.sim.tabletop_layout import check_side, side_pose
 
 LIFT_THRESHOLD = 0.05  # metres the object's centre must rise to count as lifted
 MOVE_THRESHOLD = 0.03  # metres the object must slide to count as moved
@@ -50,8 +55,6 @@ class Outcome:
 
     def direction_for(self, side: str) -> float:
         """The displacement's direction in the frame of the agent on ``side`` (0 = away from it)."""
-        from sensorimotor.sim.tabletop import side_pose
-
         _, yaw = side_pose(side)
         return (self.direction - yaw + math.pi) % (2 * math.pi) - math.pi
 
@@ -107,68 +110,6 @@ def outcome_from_poses(object_poses: np.ndarray, robot_xy=(0.0, 0.0)) -> Outcome
     )
 
 
-def judge_trajectory(
-    joints: np.ndarray,
-    robot: str = "panda",
-    *,
-    duration: float | None = None,
-    object_spec=None,
-    settle: float = 0.5,
-    env=None,
-) -> Outcome:
-    """Replay a joint trajectory on our robot and report what it did to the object.
-
-    ``joints``: (T, D) arm angles (radians) + gripper opening (metres), as in the datasets; the robot
-    starts at ``joints[0]`` (teleported), the object at its start pose in the middle of the table, and
-    position targets are interpolated linearly between the T samples over ``duration`` seconds (the
-    repertoire's duration by default, so a recorded interaction replays at its own speed), then held
-    for ``settle`` seconds. Values outside the joint limits are clipped. Pass ``env`` to reuse a
-    :class:`~sensorimotor.sim.tabletop.TabletopEnv` (it is reset); otherwise a DIRECT one is made.
-    """
-    from sensorimotor.sim.tabletop import TabletopEnv
-    from sensorimotor.sim.tabletop_robots import robot_spec
-
-    spec = robot_spec(robot)
-    q = np.asarray(joints, dtype=float)
-    if q.ndim != 2 or q.shape[0] < 2 or q.shape[1] != spec.n_joints:
-        raise ValueError(
-            f"joints must have shape (T>=2, {spec.n_joints}) for robot {robot!r} "
-            f"({', '.join(spec.joint_names)}), got {q.shape}"
-        )
-    if not np.isfinite(q).all():
-        raise ValueError("joints contain non-finite values")
-    own = env is None
-    if own:
-        env = TabletopEnv(robot, image_size=16)
-    try:
-        env.reset(object_spec=object_spec)
-        duration = env.params.duration if duration is None else float(duration)
-        if not (math.isfinite(duration) and duration > 0):
-            raise ValueError(f"duration must be a positive number of seconds, got {duration!r}")
-        arm = env.robot
-        arm.reset(q[0, :-1], q[0, -1])
-        steps = max(int(round(duration / env.time_step)), 1)
-        sample_t = np.linspace(0.0, duration, len(q))
-        poses = [env.object_pose()]
-        for k in range(1, steps + 1):
-            t = k * env.time_step
-            target = np.array([np.interp(t, sample_t, q[:, j]) for j in range(q.shape[1])])
-            arm.command(target[:-1], target[-1])
-            env.step()
-            if k % 4 == 0:
-                poses.append(env.object_pose())
-        for k in range(int(round(settle / env.time_step))):
-            env.step()
-            if k % 4 == 0:
-                poses.append(env.object_pose())
-        poses.append(env.object_pose())
-        robot_xy = arm.base_position[:2]
-        return outcome_from_poses(np.array(poses), robot_xy)
-    finally:
-        if own:
-            env.close()
-
-
 def classify_imitation(
     ours: Outcome, demo: Outcome, demo_side: str, tolerance: float = DIRECTION_TOLERANCE
 ) -> str:
@@ -179,8 +120,6 @@ def classify_imitation(
     demonstrator's body, rotated onto ours (a pull towards the demonstrator becomes a pull towards
     us). A lift imitates a lift both ways (``"both"``). Anything else is ``"neither"``.
     """
-    from sensorimotor.sim.tabletop import check_side, side_pose
-
     check_side(demo_side)
     if demo.lifted or ours.lifted:
         return "both" if (demo.lifted and ours.lifted) else "neither"

@@ -27,10 +27,10 @@ import os
 from pathlib import Path
 
 import numpy as np
-import pybullet as p
 import pybullet_data
 
 from sensorimotor.cache import atomic_path, cache_root
+from sensorimotor.sim.bullet import pybullet as p
 
 MESH_DETAILS = ("low", "high")
 VIEWS = ("full", "hand_only", "hand_and_base")

@@ -2,18 +2,26 @@
 
 from dataclasses import dataclass
 
-from sensorimotor.claims import AtMost
+from sensorimotor.claims import AtLeast, AtMost, Rule
 from sensorimotor.profiles import ChapterConfig, Profiles
 
 
 @dataclass(frozen=True)
 class DemoConfig(ChapterConfig):
     n_samples: int = 2000
+    n_seeds: int = 3  # samples drawn for the seed-spread claim
+    noise_sd: float = 1.0  # the standard deviation the instrument check must see (0 -> the check fails)
     fail_on_purpose: bool = False  # lets tests check that a failed run leaves the old report alone
-    mean_error_criterion: AtMost = AtMost(0.1, partly=0.2)
 
 
 PROFILES = Profiles(smoke=DemoConfig(n_samples=200), default=DemoConfig(), paper=DemoConfig(n_samples=100_000))
+
+# --- claim rules, fixed before running --------------------------------------------------------------
+MEAN_ERROR = AtMost(0.1, partly=0.2)
+# The mean over seeds is near 0, judged against its spread; the instrument check: the sample has the
+# spread it should (a sample of constants could not show a mean error at all).
+SEED_MEAN = Rule(AtMost(0.1), checks={"sample sd near 1": AtLeast(0.8)}, min_seeds=3)
+SAMPLE_SIZE = Rule(AtLeast(1), kind="consistency")  # true by construction
 
 
 def demo_config(profile: str = "default", **overrides) -> DemoConfig:

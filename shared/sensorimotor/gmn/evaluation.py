@@ -1,0 +1,280 @@
+"""The GMN paper's evaluation protocols (Section 4) on our scene sets.
+
+* :func:`cross_modal_density` (Fig. 3): log-likelihood of targets of one modality against the number of
+  context pairs of another, with or without extra context from the target modality;
+  :func:`context_gain` and :func:`same_modality_gain`: whether a model uses its context at all.
+* :func:`generation` and :func:`silhouette_agreement` (Fig. 1): images sampled from one image and many
+  haptic contexts, and how well their silhouettes match the truth.
+* :func:`classification` (Fig. 4): which of ``k`` scenes a held-out set of query-sense pairs belongs to.
+* :func:`sample_modality_masks` and :func:`masked_nll` (Fig. 5): training and evaluating with only some
+  modalities per scene.
+* :func:`compare_poe_apoe` (space and time): parameters and time per training iteration side by side
+  (:func:`time_iterations`).
+
+Every function takes a seed and draws its views and latents from streams derived from it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
+from sensorimotor.gmn.scenes import Modality, make_batch, training_batch
+from sensorimotor.seeding import rng as make_rng
+from sensorimotor.seeding import torch_generator
+
+
+def _device(model: GMN) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _chunks(items: Sequence[int], size: int) -> list[np.ndarray]:
+    items = np.asarray(items)
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@torch.no_grad()
+def cross_modal_density(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int],
+    source: str, target: str, counts: Sequence[int], extra_counts: Sequence[int], n_targets: int,
+    n_samples: int, sigma: float, seed: int, grey: tuple[bool, ...] = (False,), chunk: int = 32,
+    per_scene: bool = False,
+) -> np.ndarray:  # fmt: skip
+    """Mean log p(X_target | V, C) per target pair, shape (len(grey), len(extra_counts), len(counts)).
+
+    The context holds ``counts[j]`` pairs of ``source`` and ``extra_counts[i]`` pairs of ``target``; the
+    targets are ``n_targets`` other pairs of ``target``. Views are shuffled once per scene, so contexts
+    are nested across counts and the targets are the same for every entry (only the context changes).
+    ``grey`` lists the scorings (RGB and/or grey for image targets) computed from the same z samples.
+    ``per_scene=True`` returns each scene's mean instead, with a last axis of len(scenes) (for paired
+    differences between entries, :func:`context_gain`). With ``source == target`` the context holds
+    ``counts[j] + extra_counts[i]`` pairs of that modality.
+    """
+    out = np.zeros((len(grey), len(extra_counts), len(counts), len(scenes)))
+    device = _device(model)
+    for i, extra in enumerate(extra_counts):
+        for j, count in enumerate(counts):
+            offset = 0
+            for part, ids in enumerate(_chunks(scenes, chunk)):
+                gen = make_rng(seed, "density", part)
+                ctx_counts = {source: count, target: extra} if source != target else {target: count + extra}
+                context, tgt = make_batch(data, modalities, ids, ctx_counts, {target: n_targets}, gen, device)
+                tgen = torch_generator(seed, "density-z", part, i, j, device=str(device))
+                ll = model.log_likelihood(
+                    context, tgt, len(ids), n_samples=n_samples, sigma=sigma, grey=tuple(grey), generator=tgen
+                )
+                out[:, i, j, offset : offset + len(ids)] = ll.cpu().numpy() / n_targets
+                offset += len(ids)
+    return out if per_scene else out.mean(axis=-1)
+
+
+def context_gain(more: np.ndarray, less: np.ndarray, n_se: float = 3.0) -> dict[str, float]:
+    """How much more context raises the log-likelihood: paired per-scene differences ``more - less``.
+
+    ``more`` and ``less`` are per-scene log-likelihoods of the same targets (e.g. two entries of
+    :func:`cross_modal_density` with ``per_scene=True``). Returns the mean gain (nats per target), its
+    standard error over scenes, ``lower`` = mean - ``n_se`` standard errors, and the number of scenes.
+    """
+    diff = np.asarray(more, dtype=float) - np.asarray(less, dtype=float)
+    if diff.ndim != 1 or len(diff) < 2:
+        raise ValueError(f"context_gain needs per-scene values of at least 2 scenes, got shape {diff.shape}")
+    mean, se = float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(len(diff)))
+    return {"mean": mean, "se": se, "lower": mean - n_se * se, "n": len(diff)}
+
+
+def same_modality_gain(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int], target: str,
+    n_context: int, n_targets: int, n_samples: int, sigma: float, seed: int, n_se: float = 3.0,
+) -> dict[str, float]:  # fmt: skip
+    """:func:`context_gain` of ``n_context`` pairs of ``target``'s own modality over none (no other context)."""
+    ll = cross_modal_density(model, data, modalities, scenes, target, target, (0,), (0, n_context), n_targets,
+                             n_samples, sigma, seed, per_scene=True)  # fmt: skip
+    return context_gain(ll[0, 1, 0], ll[0, 0, 0], n_se)
+
+
+@torch.no_grad()
+def generation(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scene: int,
+    context_counts: Mapping[str, int], n_queries: int, n_samples: int, seed: int, image: str = "image",
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Images sampled for ``n_queries`` held-out viewpoints of ``scene`` under ``n_samples`` draws of z.
+
+    Returns ``context_images`` (n, H, W, 3), ``truth`` (n_queries, H, W, 3) and ``samples``
+    (n_samples, n_queries, H, W, 3), all floats in [0, 1] (samples clipped).
+    """
+    gen = make_rng(seed, "generation", scene)
+    device = _device(model)
+    context, target = make_batch(data, modalities, [scene], context_counts, {image: n_queries}, gen, device)
+    query, index = target[image][1], target[image][2]
+    tgen = torch_generator(seed, "generation-z", scene, device=str(device))
+    latents = model.sample_prior(context, 1, n_samples, tgen)  # (n_samples, L, gh, gw)
+    samples = []
+    for s in range(n_samples):
+        samples.append(model.render(latents[s : s + 1], image, query, torch.zeros_like(index)))
+    to_img = lambda t: t.clamp(0, 1).permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
+    ctx_images = context[image][0] if image in context else torch.zeros(0, *target[image][0].shape[1:])
+    return {"context_images": to_img(ctx_images), "truth": to_img(target[image][0]),
+            "samples": np.stack([to_img(s) for s in samples])}  # fmt: skip
+
+
+def silhouette(images: np.ndarray, threshold: float) -> np.ndarray:
+    """Foreground masks: the brightest channel above ``threshold`` (the background is black)."""
+    return images.max(axis=-1) > threshold
+
+
+@torch.no_grad()
+def silhouette_agreement(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int],
+    context_counts: Mapping[str, int], n_queries: int, n_samples: int, threshold: float, seed: int,
+    image: str = "image",
+) -> dict[str, float]:  # fmt: skip
+    """Silhouette IoU between sampled images and the truth, and the spread of samples in grey vs colour.
+
+    Returns ``iou`` (mean over scenes, queries and samples), ``grey_spread`` and ``chroma_spread``: the
+    per-pixel standard deviation across z samples of the grey level and of (RGB - grey), averaged over
+    the true foreground.
+    """
+    ious, grey_sd, chroma_sd = [], [], []
+    for scene in scenes:
+        out = generation(model, data, modalities, int(scene), context_counts, n_queries, n_samples, seed, image)
+        truth = silhouette(out["truth"], threshold)
+        pred = silhouette(out["samples"], threshold)
+        inter = (pred & truth[None]).sum(axis=(2, 3))
+        union = (pred | truth[None]).sum(axis=(2, 3))
+        ious.append(np.where(union > 0, inter / np.maximum(union, 1), 1.0).mean())
+        grey = out["samples"] @ np.array([0.299, 0.587, 0.114])
+        chroma = out["samples"] - grey[..., None]
+        grey_sd.append(grey.std(axis=0)[truth].mean() if truth.any() else 0.0)
+        chroma_sd.append(np.linalg.norm(chroma.std(axis=0), axis=-1)[truth].mean() if truth.any() else 0.0)
+    return {"iou": float(np.mean(ious)), "grey_spread": float(np.mean(grey_sd)), "chroma_spread": float(np.mean(chroma_sd))}
+
+
+@torch.no_grad()
+def classification(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], groups: np.ndarray,
+    counts: Sequence[int], configs: Mapping[str, Sequence[str]], n_targets: int, n_samples: int,
+    sigma: float, seed: int,
+) -> dict[str, np.ndarray]:  # fmt: skip
+    """Which of the ``k`` scenes of a group a held-out set of pairs comes from (Fig. 4; Eq. 6 of the paper).
+
+    ``groups`` (G, k) scene ids. For each group, count and context configuration (name -> modalities
+    that give context), every scene's context is the first ``count`` views of those modalities and its
+    held-out targets the last ``n_targets`` views of *every* modality. The targets of scene i are scored
+    under each candidate scene j's context with log p(X_i | V_i, C_j) ~ log mean_k p(X_i | z_k),
+    z_k ~ p(z | C_j) (``n_samples`` draws per candidate), and assigned to the best j.
+    Returns {config: accuracy per count (len(counts),)}.
+    """
+    names = [m.name for m in modalities]
+    device = _device(model)
+    out = {name: np.zeros(len(counts)) for name in configs}
+    for cname, context_mods in configs.items():
+        unknown = sorted(set(context_mods) - set(names))
+        if unknown:
+            raise ValueError(f"classification config {cname!r} names unknown modalities {unknown}; accepted: {names}")
+        for ci, count in enumerate(counts):
+            correct = 0
+            for g, group in enumerate(groups):
+                k = len(group)
+                gen = make_rng(seed, "classify", g)  # same views for every config and count (nested contexts)
+                context, target = make_batch(
+                    data, modalities, group, {m: count for m in context_mods}, {m: n_targets for m in names}, gen, device
+                )
+                tgen = torch_generator(seed, "classify-z", g, ci, cname, device=str(device))
+                latents = model.sample_prior(context, k, n_samples, tgen)  # (S*k, L, gh, gw): index s*k + j
+                score = torch.zeros(n_samples * k, k, device=device)  # (s, j) x target scene i
+                for name, (sense, query, scene) in target.items():
+                    n = len(sense)
+                    lat_index = torch.arange(n_samples * k, device=device).repeat_interleave(n)
+                    ll = model.sense_log_likelihood(
+                        latents, name, sense.repeat(n_samples * k, *([1] * (sense.ndim - 1))),
+                        query.repeat(n_samples * k, 1), lat_index, sigma,
+                    )  # fmt: skip
+                    score.index_put_((lat_index, scene.repeat(n_samples * k)), ll, accumulate=True)
+                log_p = torch.logsumexp(score.view(n_samples, k, k), dim=0) - math.log(n_samples)  # (j, i)
+                correct += int((log_p.argmax(dim=0) == torch.arange(k, device=device)).sum())
+            out[cname][ci] = correct / (len(groups) * groups.shape[1])
+    return out
+
+
+def sample_modality_masks(gen: np.random.Generator, n: int, n_modalities: int, sizes: Sequence[int]) -> np.ndarray:
+    """(n, M) bool masks: each row picks a size uniformly from ``sizes``, then that many modalities."""
+    sizes = list(sizes)
+    if not sizes or min(sizes) < 1 or max(sizes) > n_modalities:
+        raise ValueError(f"mask sizes must lie in 1..{n_modalities}, got {sizes}")
+    masks = np.zeros((n, n_modalities), dtype=bool)
+    for row in range(n):
+        size = sizes[gen.integers(len(sizes))]
+        masks[row, gen.choice(n_modalities, size=size, replace=False)] = True
+    return masks
+
+
+@torch.no_grad()
+def masked_nll(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int],
+    masks: np.ndarray, max_context: int, max_targets: int, sigma: float, seed: int, chunk: int = 16,
+) -> float:  # fmt: skip
+    """Negative ELBO per target dimension (nats) on ``scenes``, each exposing only its ``masks`` row's
+    modalities, with contexts and targets drawn as in training (fixed seed)."""
+    total, dims = 0.0, 0.0
+    for part, ids in enumerate(_chunks(np.arange(len(scenes)), chunk)):
+        gen = make_rng(seed, "masked", part)
+        device = _device(model)
+        context, target = training_batch(
+            data, modalities, np.asarray(scenes)[ids], gen, max_context, max_targets, masks[ids], device
+        )
+        out = model.elbo(context, target, len(ids), sigma=sigma, generator=torch_generator(seed, "masked-z", part, device=str(device)))
+        total += float(-out["elbo"].sum())
+        dims += float(out["dims"].sum())
+    return total / dims
+
+
+def time_iterations(
+    model: GMN, context: Mapping[str, Any], target: Mapping[str, Any], n_scenes: int, repeats: int = 3, sigma: float = 0.1
+) -> list[float]:
+    """Wall time (s) of ``repeats`` training iterations (forward, backward, Adam step) after one warm-up."""
+    opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+    times = []
+    sync = torch.cuda.synchronize if next(model.parameters()).is_cuda else (lambda: None)
+    for i in range(repeats + 1):
+        sync()
+        start = time.perf_counter()
+        out = model.elbo(context, target, n_scenes, sigma=sigma)
+        opt.zero_grad(set_to_none=True)
+        out["loss"].backward()
+        opt.step()
+        sync()
+        if i:
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def compare_poe_apoe(
+    modalities: Sequence[Modality], arch: GMNArch, data: Mapping[str, np.ndarray], batch_size: int,
+    repeats: int, seed: int, max_context: int, max_targets: int, device: Any = "cpu",
+) -> dict[str, Any]:  # fmt: skip
+    """Parameters and time per training iteration of PoE and APoE on the same batch, timed alternately."""
+    gen = make_rng(seed, "spacetime")
+    context, target = training_batch(data, modalities, np.arange(batch_size), gen, max_context, max_targets, device=device)
+    torch.manual_seed(seed)
+    models = {scheme: GMN(modalities, arch, scheme).to(device) for scheme in ("poe", "apoe")}
+    times: dict[str, list[float]] = {"poe": [], "apoe": []}
+    for _ in range(repeats):  # alternate so both see the same machine load
+        for scheme, model in models.items():
+            times[scheme] += time_iterations(model, context, target, batch_size, repeats=1)
+    return {
+        "params": {s: count_parameters(m) for s, m in models.items()},
+        "seconds": {s: float(np.median(t)) for s, t in times.items()},
+        "times": times,
+    }
+
+
+def paper_parameter_counts(modalities: Sequence[Modality], arch: GMNArch) -> dict[str, int]:
+    """Parameter counts of all three schemes, built on the ``meta`` device (no memory, no time)."""
+    with torch.device("meta"):
+        return {scheme: count_parameters(GMN(modalities, arch, scheme)) for scheme in ("baseline", "poe", "apoe")}

@@ -1,1 +1,0 @@
-"""Plotting helpers of the chapters, one module per chapter (import them by full path)."""
