@@ -1,92 +1,171 @@
-"""SOM training throughput: our torch SOM against MiniSom on the same data and map.
+"""Our SOM against MiniSom, like for like: same initial weights, sample order, schedules and updates.
 
-The unimodal case both libraries run: infant-camera images (64 x 64 grey, 4096 values each) on a
-20 x 20 map, Manhattan (L1) activity as in the paper's eq. 2, Gaussian neighbourhood, per-sample
-updates. MiniSom (NumPy, float64) updates after every sample; ours (float32) runs the same algorithm
-at batch size 1 and, as the chapter does, with mini-batches of 16 (eq. 5), each with the activity
-from ``torch.cdist`` and from the compiled kernel the chapter uses. Prints samples per second and the
-ratios; no assertions on time.
+Two data sets, one modality each, a 20 x 20 map, Manhattan (L1) activity as in the paper's eq. 2,
+Gaussian neighbourhood, exponential learning-rate and width schedules (the chapter's):
 
-    python benchmarks/bench_som.py [--samples 1000] [--side 20] [--threads 1]
+* **pixels**: infant-camera images (64 x 64 grey plus the 5 joint angles: 4101 values, the plain SOM's
+  input), from the chapter's dataset when cached, else generated (and cached);
+* **codes**: synthetic 13-D data shaped like SOM-AE's input (5 joint angles in [0, 1] and an 8-D code,
+  a smooth random function of them scaled to [0, 1]); the real codes need the chapter's 8-minute
+  autoencoder.
+
+MiniSom (NumPy, float64) is given our initial neurons, our sample order and our schedules (its decay
+functions replaced by ours), so at batch 1 both run the same online SOM and must end with the same map.
+For each data set the table lists quantisation error (mean absolute error to the winner), topographic
+error (share of samples whose two best neurons are not grid neighbours), wall seconds and samples/s:
+MiniSom and ours at batch 1 (same updates), then ours at larger batches given as many epochs as they
+need to reach MiniSom's quantisation error (``time to quality``). One torch/BLAS thread by default.
+
+    python benchmarks/bench_som.py [--pixel-samples 1000] [--code-samples 12000] [--side 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import time
 
 import numpy as np
 import torch
 
+LR_START, LR_END, SIGMA_END = 0.5, 0.01, 0.5
 
-def infant_images(n: int) -> np.ndarray:
-    """``n`` infant-camera images as float32 (n, 4096) in [0, 1].
 
-    Taken from the chapter's 20 000-sample dataset when it is cached, else generated (and cached).
-    """
-    from sensorimotor.som_ae.infant_data import InfantDatasetConfig, dataset, is_cached
+def pixel_data(n: int) -> np.ndarray:
+    """``n`` infant images (4096 grey values) and their joint angles (5), float32 (n, 4101) in [0, 1]."""
+    from sensorimotor.som_ae.infant_data import InfantDatasetConfig, dataset, is_cached, normalise_joints
 
     chapter = InfantDatasetConfig()
     config = chapter if is_cached(chapter) and n <= chapter.n_samples else InfantDatasetConfig(n_samples=n, chunk_size=100)
-    images = dataset(config, progress=False)["images"][:n]
-    return images.reshape(n, -1).astype(np.float32) / 255.0
+    data = dataset(config, progress=False)
+    images = data["images"][:n].reshape(n, -1).astype(np.float32) / 255.0
+    joints = np.asarray(normalise_joints(data["joints"][:n]), np.float32)
+    return np.concatenate([images, joints], 1)
 
 
-def best_of(repeats: int, fn) -> float:
-    """Smallest wall time of ``repeats`` calls (the least disturbed by other load)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+def code_data(n: int, seed: int = 0) -> np.ndarray:
+    """Synthetic SOM-AE input: 5 uniform joint angles and an 8-D smooth code of them, (n, 13) in [0, 1]."""
+    rng = np.random.default_rng(seed)
+    joints = rng.random((n, 5))
+    hidden = np.tanh(joints @ rng.normal(0, 2, (5, 32)) + rng.normal(0, 1, 32))
+    codes = hidden @ rng.normal(0, 1, (32, 8))
+    codes = (codes - codes.min(0)) / (codes.max(0) - codes.min(0))
+    return np.concatenate([codes, joints], 1).astype(np.float32)
+
+
+def map_quality(weights: np.ndarray, data: np.ndarray, cols: int, chunk: int = 256) -> tuple[float, float]:
+    """(quantisation error, topographic error) of a map ``weights`` (N, n) with L1 winners."""
+    weights = torch.as_tensor(weights, dtype=torch.float64)
+    qe, te = 0.0, 0
+    for start in range(0, len(data), chunk):
+        x = torch.as_tensor(data[start : start + chunk], dtype=torch.float64)
+        distances = torch.cdist(x, weights, p=1.0)
+        best = distances.topk(2, dim=1, largest=False)
+        qe += float(best.values[:, 0].sum()) / data.shape[1]
+        first, second = best.indices[:, 0], best.indices[:, 1]
+        apart = torch.maximum((first // cols - second // cols).abs(), (first % cols - second % cols).abs())
+        te += int((apart > 1).sum())
+    return qe / len(data), te / len(data)
+
+
+def orders(n: int, epochs: int, seed: int) -> np.ndarray:
+    """The sample order :func:`train_som` uses with ``seed`` (one permutation per epoch), concatenated."""
+    from sensorimotor.seeding import torch_generator
+
+    shuffle = torch_generator(seed, "som-shuffle")
+    return np.concatenate([torch.randperm(n, generator=shuffle).numpy() for _ in range(epochs)])
+
+
+def run_minisom(data: np.ndarray, initial: np.ndarray, side: int, epochs: int, seed: int) -> tuple[np.ndarray, float]:
+    """MiniSom's online SOM with our initial map, order and schedules; (final weights (N, n), seconds)."""
+    from minisom import MiniSom
+
+    sigma_start = side / 2
+
+    def lr_decay(lr: float, t: int, total: int) -> float:
+        return lr * (LR_END / LR_START) ** (t / max(total - 1, 1))
+
+    def sigma_decay(sigma: float, t: int, total: int) -> float:
+        return sigma * (SIGMA_END / sigma_start) ** (t / max(total - 1, 1))
+
+    som = MiniSom(side, side, data.shape[1], sigma=sigma_start, learning_rate=LR_START, decay_function=lr_decay,
+                  activation_distance="manhattan", random_seed=seed)
+    som._sigma_decay_function = sigma_decay  # MiniSom accepts only named sigma decays
+    som._weights = initial.reshape(side, side, -1).astype(np.float64).copy()
+    ordered = data.astype(np.float64)[orders(len(data), epochs, seed)]
+    start = time.perf_counter()
+    som.train(ordered, len(ordered), random_order=False)
+    return som._weights.reshape(side * side, -1), time.perf_counter() - start
+
+
+def run_ours(data: np.ndarray, side: int, epochs: int, batch: int, seed: int, compile: bool = False):
+    """Our map trained by ``train_som``; (initial weights, final weights, seconds, backend)."""
+    from sensorimotor.seeding import torch_generator
+    from sensorimotor.som_ae.som import MultimodalSOM, SOMSchedule, train_som
+
+    som = MultimodalSOM(side, side, {"x": data.shape[1]}, compile=compile)
+    tensors = {"x": torch.from_numpy(data)}
+    som.initialise(tensors, torch_generator(seed, "som-init"))
+    initial = som.weights["x"].numpy().copy()
+    schedule = SOMSchedule(epochs=epochs, batch_size=batch, lr_start=LR_START, lr_end=LR_END,
+                           sigma_start=side / 2, sigma_end=SIGMA_END)
+    history = train_som(som, tensors, schedule, seed=seed, initialise=False, progress=False)
+    return initial, som.weights["x"].numpy().copy(), history["seconds"], history["backend"]
+
+
+def compare(label: str, data: np.ndarray, side: int, epochs: int, batches: list[int], compile: bool, seed: int) -> None:
+    n = len(data)
+    print(f"\n{label}: {n} samples x {data.shape[1]} values, {side}x{side} map, {epochs} epoch(s) at batch 1")
+    rows = []
+    initial, ours1, t_ours1, backend = run_ours(data, side, epochs, 1, seed, compile)
+    reference, t_mini = run_minisom(data, initial, side, epochs, seed)
+    qe_mini, te_mini = map_quality(reference, data, side)
+    rows.append(("MiniSom, batch 1 (float64)", epochs, epochs * n, qe_mini, te_mini, t_mini))
+    qe, te = map_quality(ours1, data, side)
+    rows.append((f"ours, batch 1 ({backend})", epochs, epochs * n, qe, te, t_ours1))
+    x = torch.from_numpy(data).double()
+    differ = int((torch.cdist(x, torch.from_numpy(ours1).double(), p=1.0).argmin(1)
+                  != torch.cdist(x, torch.from_numpy(reference), p=1.0).argmin(1)).sum())
+    gap = float(np.abs(ours1 - reference).max())
+    for batch in batches:  # the fewest epochs (doubling) that reach MiniSom's quantisation error
+        e = epochs
+        while True:
+            _, weights, seconds, backend = run_ours(data, side, e, batch, seed, compile)
+            qe, te = map_quality(weights, data, side)
+            if qe <= qe_mini * 1.001 or e >= 16 * epochs:
+                break
+            e *= 2
+        reached = "" if qe <= qe_mini * 1.001 else " (QE not reached)"
+        rows.append((f"ours, batch {batch} ({backend}){reached}", e, e * math.ceil(n / batch), qe, te, seconds))
+    print(f"  {'setting':34s} {'epochs':>6s} {'updates':>8s} {'quant. err':>10s} {'topo. err':>9s} "
+          f"{'seconds':>8s} {'samples/s':>10s} {'vs MiniSom':>10s}")
+    for name, e, updates, qe, te, seconds in rows:
+        print(f"  {name:34s} {e:6d} {updates:8d} {qe:10.5f} {te:9.3f} {seconds:8.2f} {e * n / seconds:10.0f} "
+              f"{t_mini / seconds:9.2f}x")
+    print(f"  batch 1: largest weight difference ours - MiniSom {gap:.2g}; winners differ for {differ} of {n} samples")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--samples", type=int, default=1000, help="training samples per timed run")
+    parser.add_argument("--pixel-samples", type=int, default=1000, help="pixel samples (one epoch each)")
+    parser.add_argument("--code-samples", type=int, default=12000, help="13-D samples (the chapter's training split)")
     parser.add_argument("--side", type=int, default=20, help="map side (side x side neurons)")
+    parser.add_argument("--epochs", type=int, default=1, help="epochs of the batch-1 runs")
+    parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--threads", type=int, default=1, help="torch and BLAS threads (default 1, as the chapter; 0: libraries' own)"
     )
-    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     if args.threads:
         from threadpoolctl import threadpool_limits
 
         torch.set_num_threads(args.threads)
         threadpool_limits(limits=args.threads)  # NumPy's BLAS too, so MiniSom gets the same cores
-
-    from minisom import MiniSom
-
-    from sensorimotor.som_ae.som import MultimodalSOM, SOMSchedule, train_som
-
-    data = infant_images(args.samples)
-    n, dim = data.shape
-    side = args.side
-    print(f"data: {n} infant images x {dim} values; map {side}x{side}; torch threads {torch.get_num_threads()}")
-
-    def run_minisom() -> None:
-        som = MiniSom(side, side, dim, sigma=side / 2, learning_rate=0.5, activation_distance="manhattan", random_seed=0)
-        som.random_weights_init(data)
-        som.train(data, n, random_order=True)
-
-    def run_ours(batch_size: int, compile: bool = False) -> None:
-        som = MultimodalSOM(side, side, {"image": dim}, compile=compile)
-        schedule = SOMSchedule(epochs=1, batch_size=batch_size, lr_start=0.5, lr_end=0.01, sigma_start=side / 2)
-        train_som(som, {"image": torch.from_numpy(data)}, schedule, seed=0, progress=False)
-
-    run_ours(16, compile=True)  # compile the fused kernel once, outside the timings
-    results = {
-        "MiniSom (batch 1, float64)": best_of(args.repeats, run_minisom),
-        "ours cdist (batch 1)": best_of(args.repeats, lambda: run_ours(1)),
-        "ours cdist (batch 16)": best_of(args.repeats, lambda: run_ours(16)),
-        "ours compiled (batch 1)": best_of(args.repeats, lambda: run_ours(1, compile=True)),
-        "ours compiled (batch 16)": best_of(args.repeats, lambda: run_ours(16, compile=True)),
-    }
-    reference = results["MiniSom (batch 1, float64)"]
-    for name, seconds in results.items():
-        print(f"{name:27s} {n / seconds:9.0f} samples/s   {seconds:7.2f} s   speed-up vs MiniSom {reference / seconds:6.1f}x")
+    print(f"torch threads {torch.get_num_threads()}")
+    compare("codes (synthetic, 13-D)", code_data(args.code_samples, args.seed), args.side, args.epochs, [10, 16],
+            compile=False, seed=args.seed)
+    compare("pixels (infant images + joints, 4101-D)", pixel_data(args.pixel_samples), args.side, args.epochs, [16],
+            compile=True, seed=args.seed)
 
 
 if __name__ == "__main__":

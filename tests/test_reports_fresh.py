@@ -118,3 +118,13 @@ def test_a_library_change_makes_the_report_stale(demo):
         assert any("sensorimotor.seeding changed" in p for p in report_problems(root, chapter))
     finally:
         module.write_text(text)
+
+
+def test_every_claim_links_to_a_section_of_its_chapter(chapter):
+    """The summary links each claim to its section: the label must exist in the chapter source."""
+    from sensorimotor.pipeline import read_report_metadata
+
+    source = chapter.source.read_text()
+    for claim in read_report_metadata(chapter.report)["claims"]:
+        assert claim["section"], f"claim {claim['id']} names no section"
+        assert f"({claim['section']})=" in source, f"claim {claim['id']}: no label ({claim['section']})= in {chapter.source.name}"

@@ -478,6 +478,20 @@ def _tally_text(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {v}" for v, n in counts.items())
 
 
+def _tally_table(by_chapter: dict[str, list[dict[str, Any]]]) -> str:
+    """Per-chapter verdict counts as a compact HTML table, verdicts coloured as in the chapters."""
+    head = "".join(f'<th style="color:{VERDICT_COLOURS[v]}">{v}</th>' for v in VERDICTS)
+    out = ['<table class="sensorimotor-summary" style="table-layout:fixed;width:100%;font-size:88%">',
+           f"<thead><tr><th>chapter</th>{head}<th>consistency checks</th></tr></thead><tbody>"]  # fmt: skip
+    for name, rows in by_chapter.items():
+        counts = tally(rows)
+        n_cons = sum(r.get("kind") == "consistency" for r in rows)
+        cells = "".join(f"<td>{counts[v]}</td>" for v in VERDICTS)
+        out.append(f'<tr><td><a href="chapters/{name}.html">{name}</a></td>{cells}<td>{n_cons}</td></tr>')
+    out.append("</tbody></table>")
+    return "\n".join(out)
+
+
 def _summary_table(rows: list[dict[str, Any]]) -> str:
     """An HTML table that wraps inside the book's column: chapter, claim (linked), paper, ours, verdict."""
     import html
@@ -531,13 +545,7 @@ def summary_markdown(root: Path) -> str:
               "Every result claim of the book: our value over the paper's (log scale; 1 = the paper's value), "
               "per-seed values as small dots, coloured by verdict and grouped by chapter. Claims whose paper "
               "value is not a number sit in the left column.", "```", ""]  # fmt: skip
-    lines += ["| chapter | " + " | ".join(VERDICTS) + " | consistency checks |",
-              "|---|" + "---|" * (len(VERDICTS) + 1)]  # fmt: skip
-    for name, rows in by_chapter.items():
-        counts = tally(rows)
-        n_cons = sum(r.get("kind") == "consistency" for r in rows)
-        lines.append(f"| {name} | " + " | ".join(str(counts[v]) for v in VERDICTS) + f" | {n_cons} |")
-    lines += ["", "## Results", "", _summary_table(results), ""]
+    lines += [_tally_table(by_chapter), "", "## Results", "", _summary_table(results), ""]
     if consistency:
         lines += ["## Consistency checks", "", _summary_table(consistency), ""]
     if missing:

@@ -10,7 +10,11 @@ Every neuron of a ``rows x cols`` grid holds one weight vector per modality. For
 * mini-batches (eq. 5): the updates of a batch are averaged, which is one matrix product per modality.
 
 A missing modality is predicted as that modality's weights at the winner found from the others. All
-tensors live on one device (CPU or CUDA); nothing loops over neurons or samples in Python.
+tensors live on one device (CPU or CUDA); nothing loops over neurons in Python. Training on the CPU
+with small problems (batch x neurons x weights per neuron up to ``NUMPY_MAX_ELEMENTS``, e.g. SOM-AE's
+13 weights per neuron, batch 1) runs a NumPy loop over the modalities concatenated, with buffers
+allocated once and a separable neighbourhood: per-sample torch dispatch costs more than the arithmetic
+there. Both paths compute the same equations (tests pin them to MiniSom's online SOM at batch 1).
 """
 
 from __future__ import annotations
@@ -214,6 +218,11 @@ class MultimodalSOM:
             raise SOMInputError(f"learning rate must be in (0, 1], got {lr}")
         best, winners = self._activity(data).max(1)
         mu = self.neighbourhood(winners, sigma)  # (B, N)
+        if len(winners) == 1:  # eq. 4 alone: w <- w + lr * mu * (d - w), one fused pass over the map
+            rate = mu.mul_(lr).T  # (N, 1)
+            for name, x in data.items():
+                self.weights[name].lerp_(x, rate)
+            return winners, -best.sum()
         scale = lr / len(winners)
         keep = 1.0 - scale * mu.sum(0)  # (N,)
         for name, x in data.items():
@@ -331,6 +340,87 @@ def track_peak_memory(device: str | torch.device = "cpu") -> Iterator[PeakMemory
         record.peak_bytes = peak * 1024 if peak is not None else None
 
 
+NUMPY_MAX_ELEMENTS = 2**17  # CPU training with batch * neurons * weights up to this runs the NumPy loop
+
+
+def _numpy_epochs(
+    som: MultimodalSOM,
+    tensors: Mapping[str, torch.Tensor],
+    schedule: SOMSchedule,
+    orders: Iterator[np.ndarray],
+    on_epoch: Callable[[int, float], None],
+) -> list[float]:
+    """Eqs. 2-5 in NumPy on the concatenated modalities; returns the per-epoch summed quantisation error.
+
+    The map is held transposed, ``W`` (weights per neuron, neurons), so every operation runs along the
+    neurons. The activity of eq. 3 is ``-s @ |W - x|`` with ``s_j = c_m / (n_m * sum_m c_m)`` for every
+    weight ``j`` of modality ``m``; the Gaussian neighbourhood factorises into a row and a column term.
+    """
+    names = som.modalities
+    dtype = np.float32 if som.dtype == torch.float32 else np.float64
+    data = np.ascontiguousarray(np.concatenate([tensors[m].numpy() for m in names], axis=1), dtype=dtype)
+    weights = np.ascontiguousarray(np.concatenate([som.weights[m].numpy() for m in names], axis=1).T, dtype=dtype)
+    total_c = sum(som.modality_weights.values())
+    column_scale = np.concatenate(
+        [np.full(som.modality_dims[m], som.modality_weights[m] / (som.modality_dims[m] * total_c)) for m in names]
+    ).astype(dtype)
+    n, rows, cols, batch_size = len(data), som.rows, som.cols, schedule.batch_size
+    steps = math.ceil(n / batch_size)
+    total = schedule.epochs * steps
+    progress = np.arange(total) / max(total - 1, 1)
+    lrs = (schedule.lr_start * (schedule.lr_end / schedule.lr_start) ** progress).tolist()
+    sigmas = schedule.sigma_start * (schedule.sigma_end / schedule.sigma_start) ** progress
+    widths = (-0.5 / sigmas**2).tolist()  # exp(width * squared grid distance) is the neighbourhood
+    row_d2 = ((np.arange(rows)[:, None] - np.arange(rows)[None, :]) ** 2).astype(dtype)  # [winner row] -> (rows,)
+    col_d2 = ((np.arange(cols)[:, None] - np.arange(cols)[None, :]) ** 2).astype(dtype)
+    diff = np.empty_like(weights)
+    absdiff = np.empty_like(weights)
+    exp, multiply, subtract, outer = np.exp, np.multiply, np.subtract, np.multiply.outer
+    errors, step = [], 0
+    for order in orders:
+        epoch_error = 0.0
+        if batch_size == 1:
+            for i in order.tolist():
+                subtract(weights, data[i][:, None], out=diff)
+                np.abs(diff, out=absdiff)
+                activity = column_scale @ absdiff  # minus eq. 3, (neurons,)
+                winner = int(activity.argmin())
+                epoch_error += float(activity[winner])
+                r, c = divmod(winner, cols)
+                k = widths[step]
+                mu = outer(exp(row_d2[r] * k) * lrs[step], exp(col_d2[c] * k)).reshape(-1)
+                multiply(diff, mu, out=diff)  # lr * mu * (w - d)   (eq. 4)
+                subtract(weights, diff, out=weights)
+                step += 1
+        else:
+            for start in range(0, n, batch_size):
+                x = data[order[start : start + batch_size]]  # (B, weights)
+                activity = np.tensordot(column_scale, np.abs(weights[:, None, :] - x.T[:, :, None]), 1)  # (B, N)
+                winners = activity.argmin(1)
+                epoch_error += float(activity[np.arange(len(x)), winners].sum())
+                r, c = np.divmod(winners, cols)
+                k = widths[step]
+                mu = (exp(row_d2[r] * k)[:, :, None] * exp(col_d2[c] * k)[:, None, :]).reshape(len(x), -1)
+                scale = lrs[step] / len(x)
+                weights *= 1.0 - scale * mu.sum(0)  # eq. 5, as in MultimodalSOM._update
+                weights += x.T @ (scale * mu).astype(dtype)
+                step += 1
+        errors.append(epoch_error)
+        on_epoch(steps, epoch_error)
+    offset = 0
+    for m in names:
+        dim = som.modality_dims[m]
+        som.weights[m].copy_(torch.from_numpy(weights[offset : offset + dim].T))
+        offset += dim
+    return errors
+
+
+def uses_numpy_loop(som: MultimodalSOM, batch_size: int) -> bool:
+    """Whether :func:`train_som` trains ``som`` at ``batch_size`` with the NumPy loop (small CPU problems)."""
+    elements = batch_size * som.n_neurons * sum(som.modality_dims.values())
+    return som.device.type == "cpu" and som.dtype in (torch.float32, torch.float64) and elements <= NUMPY_MAX_ELEMENTS
+
+
 def train_som(
     som: MultimodalSOM,
     data: Batch,
@@ -359,11 +449,21 @@ def train_som(
     errors: list[float] = []
     bar = progress_bar(total=total, desc=desc, unit="batch", progress=progress)
     step = 0
-    # warm-up outside the timed loop: kernel compilation (compile=True) and CUDA start-up; changes nothing
-    som._activity({name: x[: schedule.batch_size] for name, x in tensors.items()})
+    numpy_loop = uses_numpy_loop(som, schedule.batch_size)
+    if not numpy_loop:
+        # warm-up outside the timed loop: kernel compilation (compile=True) and CUDA start-up; changes nothing
+        som._activity({name: x[: schedule.batch_size] for name, x in tensors.items()})
     with track_peak_memory(som.device) as memory:
         start = time.perf_counter()
-        for _ in range(schedule.epochs):
+        if numpy_loop:
+            orders = (torch.randperm(n, generator=shuffle).numpy() for _ in range(schedule.epochs))
+
+            def on_epoch(done: int, error: float) -> None:
+                bar.update(done)
+                bar.set_postfix(qe=f"{error / n:.4f}")
+
+            errors = [e / n for e in _numpy_epochs(som, tensors, schedule, orders, on_epoch)]
+        for _ in range(0 if numpy_loop else schedule.epochs):
             order = torch.randperm(n, generator=shuffle).to(som.device)
             epoch_error = torch.zeros((), device=som.device, dtype=som.dtype)
             for i in range(steps):
@@ -382,6 +482,7 @@ def train_som(
     bar.close()
     return {
         "quantisation_error": errors,
+        "backend": "numpy" if numpy_loop else "torch",
         "seconds": seconds,
         "updates": total,
         "samples_per_second": schedule.epochs * n / seconds,
