@@ -137,10 +137,10 @@ def compare(label: str, data: np.ndarray, side: int, epochs: int, batches: list[
             e *= 2
         reached = "" if qe <= qe_mini * 1.001 else " (QE not reached)"
         rows.append((f"ours, batch {batch} ({backend}){reached}", e, e * math.ceil(n / batch), qe, te, seconds))
-    print(f"  {'setting':34s} {'epochs':>6s} {'updates':>8s} {'quant. err':>10s} {'topo. err':>9s} "
+    print(f"  {'setting':40s} {'epochs':>6s} {'updates':>8s} {'quant. err':>10s} {'topo. err':>9s} "
           f"{'seconds':>8s} {'samples/s':>10s} {'vs MiniSom':>10s}")
     for name, e, updates, qe, te, seconds in rows:
-        print(f"  {name:34s} {e:6d} {updates:8d} {qe:10.5f} {te:9.3f} {seconds:8.2f} {e * n / seconds:10.0f} "
+        print(f"  {name:40s} {e:6d} {updates:8d} {qe:10.5f} {te:9.3f} {seconds:8.2f} {e * n / seconds:10.0f} "
               f"{t_mini / seconds:9.2f}x")
     print(f"  batch 1: largest weight difference ours - MiniSom {gap:.2g}; winners differ for {differ} of {n} samples")
 

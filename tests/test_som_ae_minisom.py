@@ -6,6 +6,8 @@ ones) to MiniSom (a development dependency) and to each other.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
@@ -82,3 +84,18 @@ def test_numpy_loop_matches_torch_path_with_two_modalities(batch_size, monkeypat
     for name in data:
         torch.testing.assert_close(maps[10**9][name], maps[0][name], atol=5e-6, rtol=0)
     np.testing.assert_allclose(histories[10**9]["quantisation_error"], histories[0]["quantisation_error"], rtol=1e-5)
+
+
+def test_break_even_prediction_and_batch_study_are_declared():
+    from sensorimotor.claims import Rule
+    from sensorimotor.profiles import ConfigError, load_chapter_module
+
+    config = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "som_ae" / "config.py")
+    assert config.PREDICTED_BREAK_EVEN_NEURONS > 0
+    assert isinstance(config.CRITERIA["break-even"], Rule)
+    default = config.som_ae_config("default")
+    assert default.timing_side**2 > config.PREDICTED_BREAK_EVEN_NEURONS  # the timed map lies above the prediction
+    assert 1 in default.batch_study and default.somae_batch_size in default.batch_study
+    for bad in ({"timing_side": 1}, {"batch_study": ()}, {"batch_study": (0,)}, {"batch_study_plain_epochs": 0}):
+        with pytest.raises(ConfigError):
+            config.som_ae_config("smoke", **bad)

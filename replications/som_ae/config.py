@@ -92,6 +92,17 @@ CRITERIA = {
         AtLeast(0.03, partly=0.005), checks={SANITY_CHECK: AtLeast(0.0)}, min_seeds=3, seed_note=SEED_NOTE
     ),
 }
+# The break-even map size, declared before the second pass's run (issue 16): the first pass's scaling fit put
+# the map size from which the plain SOM costs more than the autoencoder plus SOM-AE (20 epochs, batch 16,
+# 12 000 training samples, this machine) at about 1 100 neurons. The run tests it with one timed epoch of
+# each model on a `timing_side` x `timing_side` map (48 x 48 = 2 304 neurons at `default`, 2.1 times the
+# prediction): if the prediction holds, SOM-AE with its autoencoder is cheaper there.
+PREDICTED_BREAK_EVEN_NEURONS = 1100
+CRITERIA["break-even"] = Rule(
+    AtLeast(1.0),
+    min_seeds=1,
+    seed_note="one timed epoch per model: an epoch's cost does not depend on the map seed (timings vary with load)",
+)  # value: plain SOM seconds / (AE + SOM-AE seconds) at som_epochs, from timed epochs at timing_side (paper: 6.3)
 MIN_MEMORY_BYTES = 2**20  # peak-memory ratios divide by at least 1 MiB (RSS noise floor)
 
 # Added after the first `default` run, which showed that SSIM rewards imagined images without any arm:
@@ -142,6 +153,12 @@ class SOMAEConfig(ChapterConfig):
     scaling_sides: tuple[int, ...] = (8, 16, 32, 64, 128)
     scaling_batches: int = 8
     paper_map_side: int = 800  # inferred from the map sizes in Section 2.3 (see the chapter)
+    timing_side: int = 48  # one timed epoch of each model on this map tests the predicted break-even size
+    # Batch-size study: both models retrained (first map seed) at these batch sizes, the plain SOM for
+    # `batch_study_plain_epochs` epochs (the paper's batch 1 for all 20 epochs and 3 seeds would add
+    # about 18 min to `default`), SOM-AE for som_epochs.
+    batch_study: tuple[int, ...] = (1, 10, 16)
+    batch_study_plain_epochs: int = 1
 
     def validate(self) -> None:
         if len(self.split) != 3 or abs(sum(self.split) - 1.0) > 1e-9:
@@ -150,6 +167,12 @@ class SOMAEConfig(ChapterConfig):
             raise ConfigError(f"map must be at least 2x2, got {self.map_rows}x{self.map_cols}")
         if isinstance(self.map_seeds, bool) or not isinstance(self.map_seeds, int) or self.map_seeds < 1:
             raise ConfigError(f"map_seeds must be an int >= 1, got {self.map_seeds!r}")
+        bad_study = not self.batch_study or min(self.batch_study) < 1 or self.batch_study_plain_epochs < 1
+        if self.timing_side < 2 or bad_study:
+            raise ConfigError(
+                f"timing_side must be >= 2, batch_study non-empty batch sizes >= 1 and batch_study_plain_epochs >= 1; got "
+                f"{self.timing_side}, {self.batch_study}, {self.batch_study_plain_epochs}"
+            )
         if self.n_samples < 10:
             raise ConfigError(f"n_samples must be >= 10 (three splits), got {self.n_samples}")
 
@@ -167,6 +190,8 @@ PROFILES = Profiles(
         n_table2=3,
         scaling_sides=(4, 8),
         scaling_batches=2,
+        timing_side=8,
+        batch_study=(1, 4),
     ),
     default=SOMAEConfig(),
     paper=SOMAEConfig(
