@@ -346,6 +346,7 @@ def replicate(
         stack.enter_context(_environ("SENSORIMOTOR_PROGRESS", "0"))  # no progress bars in reports
         executed = Path(tmp) / f"{chapter.name}.ipynb"
         started = time.perf_counter()
+        started_at = time.time()
         try:
             with own_kernel() as kernel_name:
                 papermill.execute_notebook(
@@ -368,15 +369,13 @@ def replicate(
             ) from error
         wall = time.perf_counter() - started
         notebook = nbformat.read(str(executed), as_version=4)
+        record = _pop_provenance(notebook)
+        computed, loaded = _split_cache_events(record["cache_events"], started_at)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    record = _pop_provenance(notebook)
     _hide_parameter_cells(notebook)
     claims = collect_claims(notebook)
     modules = dict(sorted(record["modules"].items()))
-    events = record["cache_events"]
-    loaded = sorted({e["entry"] for e in events if e["event"] == "loaded"})
-    computed = sorted({e["entry"] for e in events if e["event"] == "computed"})
-    was_cold = not loaded
+    was_cold = cold or not loaded
     depends_on = [chapter.source, chapter.config_path]
     depends_on += [p for p in (module_path(root, m) for m in modules) if p is not None]
     notebook.metadata[METADATA_KEY] = {
@@ -399,6 +398,25 @@ def replicate(
     if target.resolve() == chapter.report.resolve():
         write_summary(root)
     return target
+
+
+def _split_cache_events(events: list[dict[str, str]], started_at: float) -> tuple[list[str], list[str]]:
+    """Cache entries this run computed, and those it loaded that existed before it started.
+
+    An entry written during the run (by the kernel or by a worker process it started) and read back
+    counts as computed; only entries older than the run count as loaded from the cache.
+    """
+    from sensorimotor.cache import cache_root
+
+    root = cache_root()
+    touched = sorted({e["entry"] for e in events})
+    loaded = []
+    for entry in touched:
+        path = root / entry
+        with contextlib.suppress(OSError):
+            if path.stat().st_mtime < started_at:
+                loaded.append(entry)
+    return [e for e in touched if e not in loaded], loaded
 
 
 @contextlib.contextmanager
@@ -470,7 +488,9 @@ def _chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str
             missing.append(chapter.name)
             continue
         meta = read_report_metadata(chapter.report)
-        rows[chapter.name] = [{**row, "chapter": chapter.name} for row in meta.get("claims", [])]
+        # reports made before the verdict rules lack some fields: they read as single-seed results
+        defaults = {"kind": "result", "per_seed": None, "spread": None, "failed_checks": [], "section": None}
+        rows[chapter.name] = [{**defaults, **row, "chapter": chapter.name} for row in meta.get("claims", [])]
     return rows, missing
 
 
