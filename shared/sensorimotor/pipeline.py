@@ -344,6 +344,8 @@ def replicate(
             cold_cache = stack.enter_context(tempfile.TemporaryDirectory(prefix="sensorimotor-cold-cache-"))
             stack.enter_context(_environ(CACHE_ENV, cold_cache))
         stack.enter_context(_environ("SENSORIMOTOR_PROGRESS", "0"))  # no progress bars in reports
+        # figures inline whatever the caller's MPLBACKEND (Agg, as CI sets it, would drop every figure)
+        stack.enter_context(_environ("MPLBACKEND", "module://matplotlib_inline.backend_inline"))
         executed = Path(tmp) / f"{chapter.name}.ipynb"
         started = time.perf_counter()
         started_at = time.time()
@@ -639,7 +641,7 @@ def report_problems(root: Path, chapter: Chapter) -> list[str]:
         except (ClaimError, KeyError, TypeError, ValueError) as error:
             problems.append(f"claim {row.get('id')!r} cannot be re-judged: {error}")
             continue
-        if verdict != row["verdict"] or failed != row["failed_checks"]:
+        if verdict != row["verdict"] or sorted(failed) != sorted(row["failed_checks"]):  # JSON sorts dict keys
             problems.append(f"claim {row['id']}: stored verdict {row['verdict']!r}, its values and rule give {verdict!r}")
         if row["rule"] not in declared:
             problems.append(f"claim {row['id']}: its rule is not one that {chapter.config_path.name} declares")
