@@ -40,7 +40,9 @@ def demo_root(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def demo_report(demo_root) -> Path:
-    return replicate(demo_root, "pipeline-demo", progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("MPLBACKEND", "Agg")  # as CI sets it: the report must still hold its figures
+        return replicate(demo_root, "pipeline-demo", progress=False)
 
 
 def test_report_carries_provenance_and_claims(demo_root, demo_report):
@@ -61,6 +63,9 @@ def test_report_carries_provenance_and_claims(demo_root, demo_report):
     assert (demo_root / "book" / "figures" / "summary" / "claims_overview.png").exists()
     notebook = nbformat.read(demo_report, as_version=4)
     assert "kernel_provenance" not in notebook.cells[-1].source  # the provenance cell is stripped
+    from test_report_hygiene import missing_figures
+
+    assert missing_figures(notebook) == []  # drawn inline although the tests run with MPLBACKEND=Agg
     json.dumps(notebook.metadata, allow_nan=False)
 
 

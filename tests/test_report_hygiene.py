@@ -77,3 +77,20 @@ def test_the_scanner_finds_each_kind_of_junk():
     clean.outputs = [nbformat.v4.new_output("display_data", data={"text/plain": "push error 0.2 cm (3 seeds)"})]
     notebook.cells = [clean]
     assert junk_in(notebook) == []
+
+
+def missing_figures(notebook) -> list[str]:
+    """Cells that declare a captioned figure (``mystnb.figure``) but hold no image output."""
+    missing = []
+    for index, cell in enumerate(notebook.cells):
+        name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
+        images = [o for o in cell.get("outputs", []) if any(k.startswith("image/") for k in o.get("data", {}))]
+        if name and not images:
+            missing.append(f"cell {index}: figure {name} has no image")
+    return missing
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=[r.stem for r in REPORTS])
+def test_every_captioned_figure_was_drawn(report):
+    problems = missing_figures(nbformat.read(report, as_version=4))
+    assert not problems, "\n".join(problems)
