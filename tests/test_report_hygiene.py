@@ -80,13 +80,25 @@ def test_the_scanner_finds_each_kind_of_junk():
 
 
 def missing_figures(notebook) -> list[str]:
-    """Cells that declare a captioned figure (``mystnb.figure``) but hold no image output."""
-    missing = []
+    """Captioned figures (``mystnb.figure``) that were not drawn.
+
+    A figure cell that printed something but drew no image is a failure; one with no output at all is a
+    figure whose experiment did not run (e.g. the DMBN authors'-data figures without their data). A report
+    whose figure cells drew no image at all lost its figures (as under ``MPLBACKEND=Agg``).
+    """
+    missing, drawn, declared = [], 0, 0
     for index, cell in enumerate(notebook.cells):
         name = cell.get("metadata", {}).get("mystnb", {}).get("figure", {}).get("name")
-        images = [o for o in cell.get("outputs", []) if any(k.startswith("image/") for k in o.get("data", {}))]
-        if name and not images:
-            missing.append(f"cell {index}: figure {name} has no image")
+        if not name:
+            continue
+        declared += 1
+        outputs = cell.get("outputs", [])
+        images = [o for o in outputs if any(k.startswith("image/") for k in o.get("data", {}))]
+        drawn += bool(images)
+        if outputs and not images:
+            missing.append(f"cell {index}: figure {name} printed output but drew no image")
+    if declared and not drawn:
+        missing.append(f"none of the {declared} captioned figures was drawn")
     return missing
 
 
