@@ -106,3 +106,10 @@ def missing_figures(notebook) -> list[str]:
 def test_every_captioned_figure_was_drawn(report):
     problems = missing_figures(nbformat.read(report, as_version=4))
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("report", REPORTS, ids=[r.stem for r in REPORTS])
+def test_report_metadata_holds_no_local_paths(report):
+    text = report.read_text()
+    match = JUNK["absolute path"].search(text)
+    assert match is None, f"{report.name}: {text[max(0, match.start() - 60):match.end() + 60]!r}"

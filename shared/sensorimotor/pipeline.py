@@ -254,6 +254,13 @@ def _hide_parameter_cells(notebook: Any) -> None:
             cell.metadata["tags"] = [*tags, "remove-cell"]
 
 
+def strip_local_paths(notebook: Any) -> None:
+    """Drop papermill's temporary input/output paths from the notebook metadata (local, meaningless)."""
+    block = notebook.metadata.get("papermill", {})
+    for key in ("input_path", "output_path"):
+        block.pop(key, None)
+
+
 def _pop_provenance(notebook: Any) -> dict[str, Any]:
     """Remove the appended provenance cell and return what it recorded."""
     cell = notebook.cells[-1] if notebook.cells else None
@@ -375,6 +382,7 @@ def replicate(
         computed, loaded = _split_cache_events(record["cache_events"], started_at)
     notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     _hide_parameter_cells(notebook)
+    strip_local_paths(notebook)
     claims = collect_claims(notebook)
     modules = dict(sorted(record["modules"].items()))
     was_cold = cold or not loaded
