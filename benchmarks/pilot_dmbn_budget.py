@@ -1,0 +1,154 @@
+"""DMBN budget pilot (issue 13): how prediction quality grows with optimiser steps, batch, view and data.
+
+Trains one DMBN per configuration (cosine schedule over ``--steps``) and prints, at 1/4, 1/2 and all of
+the steps, the figures the chapter's instrument checks rest on:
+
+- ``img``: test image MSE of the training set's mean trajectory divided by the DMBN's, both from one image
+  one step before contact (joint availability 0); above 1 means the decoder beats the trivial answer;
+- ``jnt``: the same ratio for the decoded joints;
+- ``same``: share of 250 training states whose image code's nearest joint code belongs to the same
+  interaction, beside ``chance`` (that share under a random pairing).
+
+Data: ``ours`` (our simulator, rendered at 128 px and area-averaged to ``--size``), ``ours-crop`` (the
+central-lower 96 px window of that render: objects span more pixels), or ``authors`` (their released
+interactions, ``--authors PATH`` to ``data/data2020``; trained on ids 0-39, tested on their validation and
+test conditions). Nothing here is cached or written; numbers only.
+
+    python benchmarks/pilot_dmbn_budget.py --data ours --steps 4000 --batch 8
+    python benchmarks/pilot_dmbn_budget.py --grid --jobs 2      # the grid of the issue-13 pilot
+
+Measured (one thread per configuration, 2026-11-30): see replications/dmbn/README.md, "Budget pilot".
+"""
+
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch.nn import functional as F
+
+CROP = (32, 16, 96)  # top, left, side of the window in a 128 px render
+
+
+def pooled(images: np.ndarray, size: int, crop: bool) -> np.ndarray:
+    """Area-average uint8 (..., H, W, 3) frames to ``size``, after the ``CROP`` window when ``crop``."""
+    if crop:
+        top, left, side = CROP
+        images = images[..., top : top + side, left : left + side, :]
+    h = images.shape[-2]
+    x = torch.from_numpy(np.ascontiguousarray(images.reshape(-1, h, h, 3))).permute(0, 3, 1, 2).float()
+    y = F.adaptive_avg_pool2d(x, size).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    return y.reshape(*images.shape[:-3], size, size, 3)
+
+
+def load(data: str, size: int, authors: str | None) -> dict[str, np.ndarray]:
+    """images, joints, t, train and test indices, and each interaction's conditioning step."""
+    from sensorimotor.dmbn.evaluation import condition_steps
+
+    if data == "authors":
+        from sensorimotor.dmbn.authors_data import load_authors_dataset
+
+        if authors is None:
+            raise SystemExit("--data authors needs --authors PATH (the authors' data/data2020 folder)")
+        d = load_authors_dataset(authors, n_steps=30, image_size=size)
+        return dict(images=d["images"], joints=d["joints"], t=d["t"], train=np.flatnonzero(d["split"] == 0),
+                    test=np.flatnonzero(d["cond_step"] >= 0), cond=d["cond_step"])
+    from sensorimotor.sim.tabletop_dataset import TabletopDatasetConfig, dataset, split_indices
+
+    raw = dataset(TabletopDatasetConfig(n_push=50, n_grasp=50, image_size=128, n_steps=30, seed=0), progress=False)
+    train, test = split_indices(len(raw["action"]), 0.2, 0)
+    return dict(images=pooled(raw["images"], size, crop=data == "ours-crop"), joints=raw["joints"], t=raw["t"],
+                train=train, test=test, cond=condition_steps(raw["object_pose"], 1))
+
+
+def run(cfg: dict) -> list[dict]:
+    """Train one configuration; one row of figures per evaluation point."""
+    torch.set_num_threads(1)
+    from sensorimotor.dmbn.evaluation import (
+        dmbn_trajectories,
+        paired_encodings,
+        trajectory_errors,
+        true_trajectories,
+    )
+    from sensorimotor.dmbn.model import DMBN
+    from sensorimotor.dmbn.training import JointScaler, SequenceData, _init_model, make_spec, train_dmbn
+
+    d = load(cfg["data"], cfg["size"], cfg.get("authors"))
+    scaler = JointScaler.fit(d["joints"][d["train"]])
+    data = SequenceData.from_arrays(d["images"], d["joints"], d["t"], scaler)
+    train, test = data.subset(d["train"]), data.subset(d["test"])
+    rows, cond = np.arange(len(d["test"])), d["cond"][d["test"]]
+    truth, train_truth = true_trajectories(test, rows), true_trajectories(train, np.arange(train.n))
+    base = {m: trajectory_errors(np.repeat(train_truth[m].mean(0, keepdims=True), len(rows), 0), truth[m]).mean()
+            for m in ("image", "joint")}
+    flat = np.random.default_rng(1).choice(train.n * data.steps, size=min(250, train.n * data.steps), replace=False)
+    s_inter, s_step = flat // data.steps, flat % data.steps
+    chance = float(np.mean([(s_inter == s_inter[i]).mean() for i in range(len(s_inter))]))
+
+    def evaluate(model) -> dict:
+        model.eval()
+        with torch.no_grad():
+            pred = dmbn_trajectories(model, test, rows, cond, {"image": 1.0, "joint": 0.0}, "cpu")
+            codes = paired_encodings(model, train, s_inter, s_step, "cpu")
+        nearest = ((codes["image"][:, None] - codes["joint"][None]) ** 2).sum(-1).argmin(1)
+        return {"img": float(base["image"] / trajectory_errors(pred["image"], truth["image"]).mean()),
+                "jnt": float(base["joint"] / trajectory_errors(pred["joint"], truth["joint"]).mean()),
+                "same": float(np.mean(s_inter[nearest] == s_inter)), "chance": chance}
+
+    spec = make_spec(image_size=cfg["size"], joint_dim=d["joints"].shape[-1], image_width=0.25, image_head=(8, 8))
+    model = _init_model(DMBN, spec, cfg["seed"])
+    points = sorted({cfg["steps"] // 4, cfg["steps"] // 2, cfg["steps"]})
+    result = train_dmbn(
+        model, train, steps=cfg["steps"], batch_size=cfg["batch"], lr=1e-3, seed=cfg["seed"], obs_max=5,
+        targets_per_sample=2, joint_targets_per_sample=10, joint_loss_weight=cfg["joint_weight"], grad_clip=10.0,
+        lr_schedule="cosine", snapshot_steps=points, snapshot_fn=lambda m: {"r": np.array(json.dumps(evaluate(m)))},
+    )  # fmt: skip
+    rate = cfg["steps"] / result.seconds
+    return [{**cfg, "at": s, **json.loads(str(result.snapshots[s]["r"])), "steps_per_s": rate} for s in points]
+
+
+GRID = [  # (data, size, batch, steps, joint weight, seed): the issue-13 pilot
+    ("ours", 32, 8, 2000, 1.0, 0), ("ours", 32, 8, 4000, 1.0, 0), ("ours", 32, 8, 8000, 1.0, 0),
+    ("ours", 32, 8, 8000, 1.0, 1), ("ours", 32, 32, 2000, 1.0, 0), ("ours-crop", 32, 8, 8000, 1.0, 0),
+    ("ours", 32, 8, 8000, 164.0, 0), ("ours", 32, 8, 8000, 10.0, 0), ("ours", 16, 8, 8000, 1.0, 0),
+    ("ours-crop", 32, 8, 8000, 164.0, 0), ("authors", 32, 8, 4000, 1.0, 0), ("authors", 32, 8, 8000, 164.0, 0),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--data", choices=("ours", "ours-crop", "authors"), default="ours")
+    parser.add_argument("--size", type=int, default=32)
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--steps", type=int, default=4000)
+    parser.add_argument("--joint-weight", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--authors", help="the authors' data/data2020 folder")
+    parser.add_argument("--grid", action="store_true", help="run the pilot's grid (authors' rows need --authors)")
+    parser.add_argument("--jobs", type=int, default=1, help="configurations trained at once (one thread each)")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    keys = ("data", "size", "batch", "steps", "joint_weight", "seed")
+    if args.grid:
+        configs = [dict(zip(keys, row, strict=True)) for row in GRID if row[0] != "authors" or args.authors]
+    else:
+        configs = [{k: getattr(args, k) for k in keys}]
+    for c in configs:
+        c["authors"] = str(Path(args.authors).expanduser()) if args.authors else None
+    print(f"{'data':10s} {'px':>3s} {'batch':>5s} {'steps':>6s} {'jw':>5s} {'seed':>4s} {'at':>6s} "
+          f"{'img':>6s} {'jnt':>6s} {'same':>6s} {'chance':>6s} {'steps/s':>7s}")
+    with concurrent.futures.ProcessPoolExecutor(max(1, args.jobs)) as pool:
+        for rows in pool.map(run, configs):
+            for r in rows:
+                print(f"{r['data']:10s} {r['size']:3d} {r['batch']:5d} {r['steps']:6d} {r['joint_weight']:5g} "
+                      f"{r['seed']:4d} {r['at']:6d} {r['img']:6.3f} {r['jnt']:6.2f} {r['same']:6.3f} "
+                      f"{r['chance']:6.3f} {r['steps_per_s']:7.1f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
