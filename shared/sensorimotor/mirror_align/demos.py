@@ -37,7 +37,8 @@ class DemoConfig:
     """What to record; every field is part of the cache key."""
 
     tasks: tuple[str, ...] = TASKS
-    n_per_instruction: int = 6  # episodes of every instruction (every variant of every task)
+    n_per_instruction: int = 6  # episodes of every instruction (every variant of every task) ...
+    n_per_task: int = 0  # ... or, when > 0, this many episodes per task cycling through its variants
     first_seed: int = 0
     n_steps: int = 36
     video_frames: int = 6
@@ -49,8 +50,10 @@ class DemoConfig:
             raise ValueError("DemoConfig.tasks is empty")
         for task in self.tasks:
             check_task(task)
-        if self.n_per_instruction < 1 or self.n_steps < 1 or self.video_frames < 2:
-            raise ValueError(f"need n_per_instruction >= 1, n_steps >= 1, video_frames >= 2 (got {self})")
+        if self.n_per_instruction < 1 or self.n_per_task < 0 or self.n_steps < 1 or self.video_frames < 2:
+            raise ValueError(
+                f"need n_per_instruction >= 1, n_per_task >= 0, n_steps >= 1, video_frames >= 2 (got {self})"
+            )
 
     def key(self) -> dict:
         return {**dataclasses.asdict(self), "version": DEMO_VERSION}
@@ -59,14 +62,22 @@ class DemoConfig:
 def episode_list(config: DemoConfig) -> list[tuple[str, int, int, int]]:
     """(task, variant, instruction id, layout seed) of every episode, in recording order.
 
-    Every variant of every task gets ``n_per_instruction`` episodes, layout seeds ``first_seed + k``.
+    Every variant of every task gets ``n_per_instruction`` episodes, layout seeds ``first_seed + k``; with
+    ``n_per_task > 0``, each task gets that many episodes instead, variant ``k % n_variants`` (the chapter
+    evaluates per instruction, so that every variant is measured alike).
     """
-    out, variant_of = [], {}
+    ids, variant_of = [], {}
     for gid, ins in enumerate(all_instructions(config.tasks)):
         variant = variant_of.get(ins.task, 0)
         variant_of[ins.task] = variant + 1
-        out += [(ins.task, variant, gid, config.first_seed + k) for k in range(config.n_per_instruction)]
-    return out
+        ids.append((ins.task, variant, gid))
+    if config.n_per_task > 0:
+        out = []
+        for task in config.tasks:
+            mine = [i for i in ids if i[0] == task]
+            out += [(*mine[k % len(mine)], config.first_seed + k) for k in range(config.n_per_task)]
+        return out
+    return [(*i, config.first_seed + k) for i in ids for k in range(config.n_per_instruction)]
 
 
 def _labels(config: DemoConfig, episodes: Sequence[tuple[str, int, int, int]]) -> dict[str, np.ndarray]:

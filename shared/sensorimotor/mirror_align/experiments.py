@@ -46,7 +46,8 @@ from sensorimotor.seeding import rng as make_rng
 EXPERIMENT_VERSION = "2"
 
 MODEL_KNOBS = ("video_frames", "image_size", "width", "embed_dim", "u_channels", "e_channels")
-TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "e_shift", "lambda_ee", "pretrain_steps", "pretrain_lr")
+TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "e_shift", "lambda_ee", "pretrain_steps", "pretrain_lr",
+               "pretrain_e_lr")
 
 
 def build_models(cfg: Any, instruction_texts: tuple[str, ...], seed: int) -> tuple[ActionUnderstanding, KeyframePolicy]:
@@ -77,10 +78,11 @@ def pretrain(
         e.load_state_dict(state["e"])
         history = {k: v.numpy() for k, v in state["history"].items()}
     else:
-        spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr, lambda_align=0.0,
+        spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
+                         e_lr=cfg.pretrain_e_lr, lambda_align=0.0,
                          lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
                          e_shift=cfg.e_shift)  # fmt: skip
-        hist = train_mirror(u, e, None, train, spec, seed, device)
+        hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain")
         history = {k: np.asarray(v, np.float32) for k, v in hist.items()}
         save_torch(path, {"u": u.state_dict(), "e": e.state_dict(),
                           "history": {k: torch.from_numpy(v) for k, v in history.items()}})  # fmt: skip
@@ -159,7 +161,8 @@ def run_condition(
             level=condition.level, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift, e_shift=cfg.e_shift,
             e_source=source,
         )
-        hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed + 1, device)
+        hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device,
+                            stream="finetune")  # the same batches for every condition of a seed
         if not condition.align:  # the shared space of an unaligned pair is the probe's, refitted after training
             u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device)
             heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,

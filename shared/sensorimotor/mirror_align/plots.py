@@ -151,13 +151,14 @@ def _setting_name(level: str, tau: float) -> str:
 def ablation_table(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mapping[tuple[str, float], tuple]) -> pd.DataFrame:
     rows = []
     for (level, tau), values in ablation.items():
-        paper_au, paper_ee = paper.get((level, round(tau, 4)), (np.nan, np.nan))
+        paper_au, paper_ee = paper.get((level, round(tau, 4)), (np.nan, np.nan))  # NaN: not measured / not given
         rows.append({
             "setting": _setting_name(level, tau), "AU ours": values[:, 0].mean(), "AU sd": values[:, 0].std(),
             "AU paper": paper_au, "EE ours": values[:, 1].mean(), "EE sd": values[:, 1].std(), "EE paper": paper_ee,
             "seeds": len(values),
         })  # fmt: skip
-    return pd.DataFrame(rows).set_index("setting").round(1)
+    table = pd.DataFrame(rows).set_index("setting").round(1).astype(object)
+    return table.where(table.notna(), "—")  # a value not measured (or not in the paper)
 
 
 def ablation_bars(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mapping[tuple[str, float], tuple]):
@@ -170,8 +171,9 @@ def ablation_bars(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mappi
     x = np.arange(len(names))
     for ax, (column, title) in zip(axes[:, 0], columns, strict=True):
         values = [v[:, column] for v in ablation.values()]
-        ax.bar(x, [v.mean() for v in values], yerr=[v.std() for v in values], color="tab:blue", capsize=3,
-               label="ours (mean ± sd)")  # fmt: skip
+        measured = [i for i, v in enumerate(values) if np.isfinite(v).all()]  # a setting not measured: no bar
+        ax.bar(x[measured], [values[i].mean() for i in measured], yerr=[values[i].std() for i in measured],
+               color="tab:blue", capsize=3, label="ours (mean ± sd)")  # fmt: skip
         for i, k in enumerate(ablation):
             for j, v in enumerate(values[i]):
                 ax.plot(i + 0.08 * (j - (len(values[i]) - 1) / 2), v, "k.", ms=4,

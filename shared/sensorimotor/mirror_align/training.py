@@ -183,6 +183,7 @@ class TrainSpec:
     steps: int = 1000
     batch_size: int = 32
     lr: float = 3e-4
+    e_lr: float | None = None  # E's learning rate (None: lr, as U's)
     align_lr: float = 1e-4  # paper: 1e-4
     lambda_ee: float = 1.0  # paper: 1
     lambda_align: float = 0.5  # paper: 0.5 (0 = baseline without alignment)
@@ -232,18 +233,23 @@ def train_mirror(
     device: torch.device | str = "cpu",
     progress: bool = False,
     desc: str = "train",
+    stream: str = "train_mirror",
 ) -> dict[str, list[float]]:
-    """Train U, E (and the heads when ``spec.lambda_align > 0``) in place; returns per-step losses."""
+    """Train U, E (and the heads when ``spec.lambda_align > 0``) in place; returns per-step losses.
+
+    The batches are drawn from the random stream (``seed``, ``stream``): same seed and stream, same batches.
+    """
     device = torch.device(device)
     understanding.to(device).train()
     policy.to(device).train()
     align = heads is not None and spec.lambda_align > 0
-    groups = [{"params": [*understanding.parameters(), *policy.parameters()], "lr": spec.lr}]
+    groups = [{"params": list(understanding.parameters()), "lr": spec.lr},
+              {"params": list(policy.parameters()), "lr": spec.lr if spec.e_lr is None else spec.e_lr}]  # fmt: skip
     if align:
         heads.to(device).train()
         groups.append({"params": list(heads.parameters()), "lr": spec.align_lr})
     optimiser = torch.optim.AdamW(groups, weight_decay=spec.weight_decay)
-    generator = make_rng(seed, "train_mirror")
+    generator = make_rng(seed, stream)
     u_text = _text_ids(understanding, data.instructions)
     e_text = _text_ids(policy, data.instructions)
     level_labels = data.labels(spec.level).numpy()
