@@ -10,7 +10,8 @@ import torch
 
 from sensorimotor.mirror_align.alignment import AlignmentHeads
 from sensorimotor.mirror_align.experiments import build_models
-from sensorimotor.mirror_align.tasks import ACTION_DIM, PROPRIO_DIM, all_instructions
+from sensorimotor.mirror_align.keyframes import MAX_KEYFRAMES, STOP
+from sensorimotor.mirror_align.tasks import all_instructions
 from sensorimotor.mirror_align.training import MirrorData, TrainSpec, train_mirror
 from sensorimotor.profiles import ConfigError, load_chapter_module
 
@@ -28,8 +29,10 @@ def test_profiles_and_bad_knobs(chapter):
         assert cfg.profile == name and cfg.tau > 0
     with pytest.raises(ConfigError, match="unknown task 'fly'"):
         chapter.mirror_align_config("smoke", tasks=["fly"])
-    with pytest.raises(ConfigError, match="execute=9"):
-        chapter.mirror_align_config("smoke", execute=9)
+    with pytest.raises(ConfigError, match="image_size=60"):
+        chapter.mirror_align_config("smoke", image_size=60)
+    with pytest.raises(ConfigError, match="n_seeds=0"):
+        chapter.mirror_align_config("smoke", n_seeds=0)
     with pytest.raises(ConfigError, match="unknown override"):
         chapter.mirror_align_config("smoke", temperature=0.1)
 
@@ -39,13 +42,16 @@ def test_paper_profile_models_train_one_step_on_cpu(chapter):
     torch.set_num_threads(1)
     texts = tuple(i.text for i in all_instructions(cfg.tasks))
     u, e = build_models(cfg, texts, 0)
-    n, steps, size = 2, 3, cfg.image_size
+    n, size = 2, cfg.image_size
     gen = torch.Generator().manual_seed(0)
+    height = torch.full((n, MAX_KEYFRAMES), 5, dtype=torch.long)
+    height[:, 3] = STOP
     data = MirrorData(
         videos=torch.randint(0, 256, (n, cfg.video_frames, cfg.video_size, cfg.video_size, 3), generator=gen,
                              dtype=torch.uint8),
-        obs=torch.randint(0, 256, (n, steps, size, size, 3), generator=gen, dtype=torch.uint8),
-        proprio=torch.randn(n, steps, PROPRIO_DIM, generator=gen), actions=torch.zeros(n, steps, ACTION_DIM),
+        key_obs=torch.randint(0, 256, (n, MAX_KEYFRAMES, size, size, 3), generator=gen, dtype=torch.uint8),
+        key_pixel=torch.rand(n, MAX_KEYFRAMES, 2, generator=gen) * size, key_height=height,
+        key_grip=torch.zeros(n, MAX_KEYFRAMES), key_valid=torch.arange(MAX_KEYFRAMES).expand(n, -1) < 4,
         instruction=torch.tensor([0, 1]), task=torch.tensor([0, 0]), episode=torch.arange(n), instructions=texts,
     )  # fmt: skip
     heads = AlignmentHeads(u.feature_dim, e.feature_dim, cfg.shared_dim)
@@ -60,7 +66,7 @@ def test_default_measures_every_trained_claim_over_the_seeds_its_rules_need(chap
     rules = (chapter.AU_GAIN, chapter.EE_GAIN, chapter.INSTRUCTION_BEST_EE, chapter.CLASS_WORST_AU,
              chapter.TAU_RAISES_AU, chapter.TAU_LOWERS_EE, chapter.ALIGNED_MORE_DISCRIMINATIVE)  # fmt: skip
     assert all(rule.min_seeds == 3 for rule in rules)
-    assert cfg.n_seeds >= 3 and cfg.n_ablation_seeds >= 3
+    assert cfg.n_seeds >= 3 and chapter.EXECUTION_BEATS_TEXT.min_seeds == 3 and chapter.PROBE_RECALL.min_seeds == 3
 
 
 def test_success_claims_are_inconclusive_while_the_policy_rarely_succeeds(chapter):
@@ -69,10 +75,15 @@ def test_success_claims_are_inconclusive_while_the_policy_rarely_succeeds(chapte
     gains = Seeds({0: 0.0, 1: 0.0, 2: 0.0})
     for rule in (chapter.EE_GAIN, chapter.INSTRUCTION_BEST_EE, chapter.TAU_LOWERS_EE, chapter.SUCCESS_ALIGNED):
         assert chapter.E_SUCCEEDS in rule.checks
-    claim = Claim("t", "s", "x", 3.5, gains, chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.0})
+    claim = Claim("t", "s", "x", 3.5, gains, chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.0, chapter.SUCCESS_SE: 1.0})
     assert claim.verdict == "inconclusive" and "success rate" in claim.failed_checks[0]
-    claim = Claim("t", "s", "x", 3.5, Seeds({0: 4.0, 1: 3.0, 2: 5.0}), chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.6})
+    good = Seeds({0: 4.0, 1: 3.0, 2: 5.0})
+    claim = Claim("t", "s", "x", 3.5, good, chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.6, chapter.SUCCESS_SE: 1.0})
     assert claim.verdict == "reproduced"
+    # an evaluation whose standard error exceeds half the paper's 3.5-point effect cannot judge it
+    claim = Claim("t", "s", "x", 3.5, good, chapter.EE_GAIN, checks={chapter.E_SUCCEEDS: 0.6, chapter.SUCCESS_SE: 2.0})
+    assert claim.verdict == "inconclusive" and "standard error" in claim.failed_checks[0]
+    assert chapter.SUCCESS_SE in chapter.TAU_LOWERS_EE.checks and chapter.TASKS_COMPARED in chapter.SUCCESS_ALIGNED.checks
 
 
 def test_recognition_gain_is_judged_against_its_seed_spread(chapter):
@@ -89,11 +100,11 @@ def test_recognition_gain_is_judged_against_its_seed_spread(chapter):
 
 
 def test_probe_must_beat_random_init_and_chance(chapter):
-    from sensorimotor.claims import Claim
+    from sensorimotor.claims import Claim, Seeds
 
     def claim(beyond_random, beyond_chance):
         checks = {chapter.PROBE_BEATS_RANDOM: beyond_random, chapter.PROBE_BEATS_CHANCE: beyond_chance}
-        return Claim("t", "s", "x", "> 60 %", 0.43, chapter.PROBE_RECALL, checks=checks)
+        return Claim("t", "s", "x", "> 60 %", Seeds({0: 0.43, 1: 0.45, 2: 0.44}), chapter.PROBE_RECALL, checks=checks)
 
     assert claim(19.0, 22.0).verdict == "partly"
     assert claim(0.0, 22.0).verdict == "inconclusive"

@@ -1,18 +1,21 @@
 """Demonstrations of the instructed task suite, recorded for both models, and closed-loop rollouts.
 
-Every episode is recorded twice over (:func:`sensorimotor.mirror_align.tasks.run_episode`): as the robot's own
-camera images + proprioception + the expert's actions (for the policy E), and as a short third-person
-video from the observer's camera (for the action-understanding model U).
+Every episode runs key-frame by key-frame (:func:`sensorimotor.mirror_align.keyframes.run_keyframes`) and
+is recorded twice over: as the robot's own camera image at each key-frame with the key-frame's targets
+(for the policy E), and as a short third-person video from the observer's camera (for the
+action-understanding model U).
 
 :func:`demonstrations` records ``n_per_instruction`` episodes of every instruction of the suite with the
 scripted expert, layouts drawn from seeds ``first_seed, first_seed + 1, ...``; the arrays are cached on
-disk keyed by the :class:`DemoConfig`. :func:`rollouts` runs a learned controller in closed loop (not
-cached: it depends on the model).
+disk keyed by the :class:`DemoConfig`. :func:`rollouts` runs a learned key-frame policy in closed loop on
+the same episodes (not cached: it depends on the model); two policies run on one config meet the very
+same layouts (paired episodes).
 
-Arrays returned (N episodes, T steps, F video frames):
-``obs`` uint8 (N, T, H, W, 3); ``proprio`` float32 (N, T, 12); ``actions`` float32 (N, T, 4);
-``videos`` uint8 (N, F, h, w, 3); ``instruction`` / ``task`` / ``variant`` / ``layout_seed`` int64 (N,);
-``success`` bool (N,); ``instruction_texts`` and ``task_names`` (str arrays indexed by the ids).
+Arrays returned (N episodes, K key-frames, F video frames):
+``key_obs`` uint8 (N, K, H, W, 3); ``key_pixel`` float32 (N, K, 2); ``key_height`` int64 (N, K);
+``key_grip`` float32 (N, K); ``key_valid`` bool (N, K); ``videos`` uint8 (N, F, h, w, 3);
+``instruction`` / ``task`` / ``variant`` / ``layout_seed`` int64 (N,); ``success`` bool (N,);
+``instruction_texts`` and ``task_names`` (str arrays indexed by the ids).
 """
 
 from __future__ import annotations
@@ -23,17 +26,10 @@ from collections.abc import Callable, Sequence
 import numpy as np
 
 from sensorimotor.cache import cached_arrays
-from sensorimotor.mirror_align.tasks import (
-    TASKS,
-    TaskEnv,
-    all_instructions,
-    check_task,
-    instructions,
-    run_episode,
-)
-from sensorimotor.progress import track
+from sensorimotor.mirror_align.keyframes import Decider, run_keyframes
+from sensorimotor.mirror_align.tasks import TASKS, TaskEnv, all_instructions, check_task
 
-DEMO_VERSION = "1"
+DEMO_VERSION = "2"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -41,12 +37,12 @@ class DemoConfig:
     """What to record; every field is part of the cache key."""
 
     tasks: tuple[str, ...] = TASKS
-    n_per_instruction: int = 6  # episodes of every instruction ...
-    n_per_task: int = 0  # ... or, when > 0, this many episodes per task cycling through its instructions
+    n_per_instruction: int = 6  # episodes of every instruction (every variant of every task) ...
+    n_per_task: int = 0  # ... or, when > 0, this many episodes per task cycling through its variants
     first_seed: int = 0
     n_steps: int = 36
     video_frames: int = 6
-    image_size: int = 48
+    image_size: int = 64
     video_size: int = 48
 
     def __post_init__(self) -> None:
@@ -64,19 +60,24 @@ class DemoConfig:
 
 
 def episode_list(config: DemoConfig) -> list[tuple[str, int, int, int]]:
-    """(task, variant, instruction id, layout seed) of every episode, in recording order."""
-    ids: dict[tuple[str, int], int] = {}
+    """(task, variant, instruction id, layout seed) of every episode, in recording order.
+
+    Every variant of every task gets ``n_per_instruction`` episodes, layout seeds ``first_seed + k``; with
+    ``n_per_task > 0``, each task gets that many episodes instead, variant ``k % n_variants`` (the chapter
+    evaluates per instruction, so that every variant is measured alike).
+    """
+    ids, variant_of = [], {}
     for gid, ins in enumerate(all_instructions(config.tasks)):
-        ids[(ins.task, sum(1 for key in ids if key[0] == ins.task))] = gid
+        variant = variant_of.get(ins.task, 0)
+        variant_of[ins.task] = variant + 1
+        ids.append((ins.task, variant, gid))
     if config.n_per_task > 0:
         out = []
         for task in config.tasks:
-            n_variants = len(instructions(task))
-            out += [(task, k % n_variants, ids[(task, k % n_variants)], config.first_seed + k)
-                    for k in range(config.n_per_task)]  # fmt: skip
+            mine = [i for i in ids if i[0] == task]
+            out += [(*mine[k % len(mine)], config.first_seed + k) for k in range(config.n_per_task)]
         return out
-    return [(task, v, gid, config.first_seed + k) for (task, v), gid in ids.items()
-            for k in range(config.n_per_instruction)]  # fmt: skip
+    return [(*i, config.first_seed + k) for i in ids for k in range(config.n_per_instruction)]
 
 
 def _labels(config: DemoConfig, episodes: Sequence[tuple[str, int, int, int]]) -> dict[str, np.ndarray]:
@@ -90,39 +91,33 @@ def _labels(config: DemoConfig, episodes: Sequence[tuple[str, int, int, int]]) -
     }
 
 
-def _record(config: DemoConfig, episodes, controller_for, progress: bool, desc: str) -> dict[str, np.ndarray]:
+DeciderFactory = Callable[[TaskEnv, str, int], Decider]
+
+
+def _record(config: DemoConfig, episodes, decider_for: DeciderFactory | None) -> dict[str, np.ndarray]:
     runs = []
     with TaskEnv(config.image_size, config.video_size) as env:
-        for task, variant, _, seed in track(episodes, desc, progress=progress, mininterval=2.0):
-            controller = None if controller_for is None else controller_for(env, task, variant)
-            runs.append(run_episode(env, task, variant, seed, config.n_steps, controller, config.video_frames))
-    out = {
-        "obs": np.stack([r["obs"] for r in runs]),
-        "proprio": np.stack([r["proprio"] for r in runs]),
-        "actions": np.stack([r["actions"] for r in runs]),
-        "videos": np.stack([r["video"] for r in runs]),
-        "success": np.array([bool(r["success"]) for r in runs]),
-    }
+        for task, variant, _, seed in episodes:
+            decide = None if decider_for is None else decider_for(env, task, variant)
+            runs.append(run_keyframes(env, task, variant, seed, config.n_steps, decide, config.video_frames))
+    out = {key: np.stack([r[key] for r in runs]) for key in
+           ("key_obs", "key_pixel", "key_height", "key_grip", "key_valid", "n_keyframes")}  # fmt: skip
+    out["videos"] = np.stack([r["video"] for r in runs])
+    out["success"] = np.array([bool(r["success"]) for r in runs])
     return {**out, **_labels(config, episodes)}
 
 
-def demonstrations(config: DemoConfig, progress: bool = True) -> dict[str, np.ndarray]:
+def demonstrations(config: DemoConfig) -> dict[str, np.ndarray]:
     """Expert demonstrations of every instruction of ``config.tasks`` (cached by the config)."""
-    return cached_arrays(
-        "mirror_demos", config.key(), lambda: _record(config, episode_list(config), None, progress, "demos")
-    )
+    return cached_arrays("mirror_demos", config.key(), lambda: _record(config, episode_list(config), None))
 
 
-ControllerFactory = Callable[[TaskEnv, str, int], Callable[[dict[str, np.ndarray]], np.ndarray]]
+def rollouts(config: DemoConfig, decider_for: DeciderFactory) -> dict[str, np.ndarray]:
+    """Run a learned key-frame policy on every episode of ``config`` (same arrays as :func:`demonstrations`).
 
-
-def rollouts(
-    config: DemoConfig, controller_for: ControllerFactory, progress: bool = True, desc: str = "closed loop"
-) -> dict[str, np.ndarray]:
-    """Run a learned controller on every episode of ``config`` (same arrays as :func:`demonstrations`).
-
-    ``controller_for(env, task, variant)`` is called before each episode (before the scene is reset) and
-    returns a fresh ``controller(obs) -> action``; the instruction text is
-    ``sensorimotor.mirror_align.tasks.instructions(task)[variant].text``. ``actions`` are the controller's.
+    ``decider_for(env, task, variant)`` is called before each episode (before the scene is reset) and
+    returns a fresh ``decide(obs, k, previous) -> Keyframe``; the instruction text is
+    ``sensorimotor.mirror_align.tasks.instructions(task)[variant].text``. The key-frame arrays hold the
+    policy's own key-frames.
     """
-    return _record(config, episode_list(config), controller_for, progress, desc)
+    return _record(config, episode_list(config), decider_for)

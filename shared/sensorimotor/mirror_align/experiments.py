@@ -5,11 +5,14 @@ This is the one module of the chapter that joins the models
 (:func:`sensorimotor.mirror_align.demos.rollouts`). Every run is cached on disk, keyed by the knobs it depends on.
 
 - :func:`build_models`: U and E for a chapter config and the suite's instructions.
-- :func:`pretrain`: U and E trained independently (``lambda_align = 0``): the probed models and the
-  common starting point of the joint-training comparison (cached weights).
-- :func:`run_condition`: from the pretrained models, joint training with or without alignment for one
-  seed / positive level / temperature, then action-recognition accuracy on held-out videos, closed-loop
-  success on held-out layouts, and the held-out embeddings in the shared space (cached arrays).
+- :func:`pretrain`: U and E trained independently (``lambda_align = 0``) from one seed: the probed
+  models and that seed's common starting point of the joint-training comparison (cached weights).
+- :func:`closed_loop`: a key-frame policy rolled out on held-out layouts; :func:`pretrained_closed_loop`
+  caches it for a seed's pretrained E.
+- :func:`run_condition`: from a seed's pretrained models, joint training with or without alignment for
+  one positive level / temperature / alignment target, then action-recognition accuracy on held-out
+  videos, closed-loop success on held-out layouts (paired: every condition meets the same layouts) and
+  the held-out embeddings in the shared space (cached arrays).
 """
 
 from __future__ import annotations
@@ -25,14 +28,14 @@ import torch
 from sensorimotor.cache import cache_path, cached_arrays, load_torch, save_torch
 from sensorimotor.mirror_align.alignment import AlignmentHeads
 from sensorimotor.mirror_align.demos import DemoConfig, rollouts
-from sensorimotor.mirror_align.policy import ARPolicy, PolicySpec
-from sensorimotor.mirror_align.tasks import ACTION_DIM, PROPRIO_DIM, instructions
+from sensorimotor.mirror_align.policy import KeyframePolicy, PolicySpec
+from sensorimotor.mirror_align.tasks import instructions
 from sensorimotor.mirror_align.training import (
     MirrorData,
     ProbeSpec,
     TrainSpec,
     episode_features,
-    policy_controller,
+    policy_decider,
     recognition_accuracy,
     train_mirror,
     train_probe,
@@ -40,23 +43,21 @@ from sensorimotor.mirror_align.training import (
 from sensorimotor.mirror_align.video_text import ActionUnderstanding, ActionUnderstandingSpec
 from sensorimotor.seeding import rng as make_rng
 
-EXPERIMENT_VERSION = "1"
-ACTION_SCALE = (0.04, 0.04, 0.04, 1.0)  # the suite's max step per axis; the gripper is binary
+EXPERIMENT_VERSION = "2"
 
-MODEL_KNOBS = ("video_frames", "width", "embed_dim", "u_channels", "e_channels", "e_strides", "chunk")
-TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "lambda_ee")
+MODEL_KNOBS = ("video_frames", "image_size", "width", "embed_dim", "u_channels", "e_channels")
+TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "e_shift", "lambda_ee", "pretrain_steps", "pretrain_lr",
+               "pretrain_e_lr")
 
 
-def build_models(cfg: Any, instruction_texts: tuple[str, ...], seed: int) -> tuple[ActionUnderstanding, ARPolicy]:
+def build_models(cfg: Any, instruction_texts: tuple[str, ...], seed: int) -> tuple[ActionUnderstanding, KeyframePolicy]:
     """Fresh U and E (initialised from ``seed``) sized by the chapter config ``cfg``."""
     torch.manual_seed(int(make_rng(seed, "mirror_init").integers(2**31)))
     u = ActionUnderstanding(ActionUnderstandingSpec(
         vocabulary=tuple(instruction_texts), n_frames=cfg.video_frames, channels=tuple(cfg.u_channels),
         width=cfg.width, embed_dim=cfg.embed_dim))  # fmt: skip
-    e = ARPolicy(PolicySpec(
-        vocabulary=tuple(instruction_texts), proprio_dim=PROPRIO_DIM, action_dim=ACTION_DIM, binary_dims=(3,),
-        action_scale=ACTION_SCALE, chunk=cfg.chunk, channels=tuple(cfg.e_channels), strides=tuple(cfg.e_strides),
-        width=cfg.width))  # fmt: skip
+    e = KeyframePolicy(PolicySpec(vocabulary=tuple(instruction_texts), image_size=cfg.image_size,
+                                  channels=tuple(cfg.e_channels), width=cfg.width))  # fmt: skip
     return u, e
 
 
@@ -65,21 +66,23 @@ def _key(cfg: Any, data_key: Mapping[str, Any], *knobs: str, **extra: Any) -> di
 
 
 def pretrain(
-    cfg: Any, train: MirrorData, data_key: Mapping[str, Any], device: torch.device, progress: bool = True
-) -> tuple[ActionUnderstanding, ARPolicy, dict[str, np.ndarray]]:
-    """U and E trained independently on ``train`` (cached); returns them (eval mode) and the loss curves."""
-    u, e = build_models(cfg, train.instructions, cfg.seed)
-    key = _key(cfg, data_key, *TRAIN_KNOBS, "pretrain_steps", "pretrain_lr", "seed")
-    path = cache_path("mirror_pretrain", key, ".pt")
+    cfg: Any, train: MirrorData, data_key: Mapping[str, Any], seed: int, device: torch.device
+) -> tuple[ActionUnderstanding, KeyframePolicy, dict[str, np.ndarray]]:
+    """U and E trained independently on ``train`` from ``seed`` (cached); returns them (eval mode) and
+    the loss curves."""
+    u, e = build_models(cfg, train.instructions, seed)
+    path = cache_path("mirror_pretrain", _key(cfg, data_key, *TRAIN_KNOBS, seed=seed), ".pt")
     if path.exists():
         state = load_torch(path)
         u.load_state_dict(state["u"])
         e.load_state_dict(state["e"])
         history = {k: v.numpy() for k, v in state["history"].items()}
     else:
-        spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr, lambda_align=0.0,
-                         lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift)  # fmt: skip
-        hist = train_mirror(u, e, None, train, spec, cfg.seed, device, progress, desc="pretrain U and E")
+        spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
+                         e_lr=cfg.pretrain_e_lr, lambda_align=0.0,
+                         lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
+                         e_shift=cfg.e_shift)  # fmt: skip
+        hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain")
         history = {k: np.asarray(v, np.float32) for k, v in hist.items()}
         save_torch(path, {"u": u.state_dict(), "e": e.state_dict(),
                           "history": {k: torch.from_numpy(v) for k, v in history.items()}})  # fmt: skip
@@ -95,12 +98,17 @@ def probe(
     return train_probe(u_train, e_train, labels, spec, seed)
 
 
-def closed_loop(policy: ARPolicy, eval_config: DemoConfig, execute: int, device, progress: bool = True, desc: str = "closed loop"):
-    """Roll the policy out on every episode of ``eval_config`` (arrays as in :func:`rollouts`)."""
-    return rollouts(
-        eval_config, lambda env, task, v: policy_controller(policy, instructions(task)[v].text, execute, device),
-        progress=progress, desc=desc,
-    )  # fmt: skip
+def closed_loop(policy: KeyframePolicy, eval_config: DemoConfig, device) -> dict[str, np.ndarray]:
+    """Roll the key-frame policy out on every episode of ``eval_config`` (arrays as in :func:`rollouts`)."""
+    return rollouts(eval_config, lambda env, task, v: policy_decider(policy, instructions(task)[v].text, device))
+
+
+def pretrained_closed_loop(
+    cfg: Any, policy: KeyframePolicy, eval_config: DemoConfig, data_key: Mapping[str, Any], seed: int, device
+) -> dict[str, np.ndarray]:
+    """:func:`closed_loop` of the pretrained E of ``seed`` (cached; key: its training and the layouts)."""
+    key = _key(cfg, data_key, *TRAIN_KNOBS, seed=seed, eval=dataclasses.asdict(eval_config))
+    return cached_arrays("mirror_pretrained_rollouts", key, lambda: closed_loop(policy, eval_config, device))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,54 +118,60 @@ class Condition:
     align: bool
     level: str
     tau: float
-    seed: int
+    seed: int  # the pretraining's and the joint training's seed
+    e_source: str = "policy"  # "text": align U with E's instruction encoding only (a control)
+    evaluate: bool = True  # roll E out in closed loop (False: recognition and the shared space only)
 
     @property
     def name(self) -> str:
-        return f"{'aligned' if self.align else 'baseline'}-{self.level}-tau{self.tau:g}-seed{self.seed}"
+        kind = ("aligned" if self.e_source == "policy" else "text-aligned") if self.align else "baseline"
+        return f"{kind}-{self.level}-tau{self.tau:g}-seed{self.seed}"
 
 
 def run_condition(
     cfg: Any,
     condition: Condition,
-    pretrained: tuple[ActionUnderstanding, ARPolicy],
+    pretrained: tuple[ActionUnderstanding, KeyframePolicy],
     train: MirrorData,
     test: MirrorData,
     eval_config: DemoConfig,
     data_key: Mapping[str, Any],
     device: torch.device,
-    progress: bool = True,
 ) -> dict[str, np.ndarray]:
-    """Joint training from the pretrained models and its evaluation (cached arrays).
+    """Joint training from the seed's pretrained models and its evaluation (cached arrays).
 
-    Returns ``au_correct`` (N_test,) bool, ``success`` (N_eval,) bool, ``eval_task`` (N_eval,),
-    ``z_u`` / ``z_e`` (N_test, shared_dim) held-out embeddings in the shared space (the run's own heads
-    when aligned; a probe fitted on its frozen features otherwise), and the loss curves.
+    Returns ``au_correct`` (N_test,) bool, ``success`` (N_eval,) bool (empty when not evaluated),
+    ``eval_task`` (N_eval,), ``z_u`` / ``z_e`` (N_test, shared_dim) held-out embeddings in the shared
+    space (the run's own heads when aligned; a probe fitted on its frozen features otherwise), and the
+    loss curves.
     """
-    key = _key(cfg, data_key, *TRAIN_KNOBS, "pretrain_steps", "pretrain_lr", "finetune_steps", "finetune_lr",
-               "align_lr", "lambda_align", "probe_steps", "probe_lr", "probe_k", "shared_dim", "execute",
-               "seed", eval=dataclasses.asdict(eval_config), condition=dataclasses.asdict(condition))  # fmt: skip
+    key = _key(cfg, data_key, *TRAIN_KNOBS, "finetune_steps", "finetune_lr", "align_lr", "lambda_align",
+               "probe_steps", "probe_lr", "probe_k", "shared_dim", eval=dataclasses.asdict(eval_config),
+               condition=dataclasses.asdict(condition))  # fmt: skip
 
     def make() -> dict[str, np.ndarray]:
         u, e = copy.deepcopy(pretrained[0]), copy.deepcopy(pretrained[1])
-        u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device)
+        source = condition.e_source
+        u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device, e_source=source)
         heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
                       condition.seed)  # fmt: skip
         spec = TrainSpec(
             steps=cfg.finetune_steps, batch_size=cfg.batch_size, lr=cfg.finetune_lr, align_lr=cfg.align_lr,
             lambda_ee=cfg.lambda_ee, lambda_align=cfg.lambda_align if condition.align else 0.0, tau=condition.tau,
-            level=condition.level, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
+            level=condition.level, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift, e_shift=cfg.e_shift,
+            e_source=source,
         )
-        hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device, progress,
-                            desc=condition.name)  # fmt: skip
+        hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device,
+                            stream="finetune")  # the same batches for every condition of a seed
         if not condition.align:  # the shared space of an unaligned pair is the probe's, refitted after training
             u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device)
             heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
                           condition.seed)  # fmt: skip
-        u_te, e_te = episode_features(u, e, test, cfg.probe_k, device=device)
+        u_te, e_te = episode_features(u, e, test, cfg.probe_k, device=device, e_source=source)
         with torch.no_grad():
             z_u, z_e = heads.cpu()(u_te.cpu(), e_te.cpu())
-        ev = closed_loop(e, eval_config, cfg.execute, device, progress, desc=f"{condition.name} closed loop")
+        ev = closed_loop(e, eval_config, device) if condition.evaluate else {"success": np.zeros(0, bool),
+                                                                             "task": np.zeros(0, np.int64)}
         return {
             "au_correct": recognition_accuracy(u, test, device),
             "success": ev["success"],
@@ -168,3 +182,22 @@ def run_condition(
         }
 
     return cached_arrays("mirror_runs", key, make)
+
+
+def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
+    """Mean and standard error (both in points) of ``a - b`` over paired outcomes (0/1 arrays of one
+    shape, e.g. two policies' successes on the same held-out episodes, pooled over seeds)."""
+    a, b = np.asarray(a, float).ravel(), np.asarray(b, float).ravel()
+    if a.shape != b.shape or a.size < 2:
+        raise ValueError(f"need two paired outcome arrays of one shape with >= 2 entries, got {a.shape} and {b.shape}")
+    d = 100.0 * (a - b)
+    return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def within_task_difference(similarity: np.ndarray, success: np.ndarray, task: np.ndarray) -> tuple[float | None, int]:
+    """Mean over tasks of (mean similarity of a task's successful episodes - that of its failed ones),
+    over the tasks that have both; returns it (None when no task has both) and the number of such tasks."""
+    similarity, success, task = np.asarray(similarity, float), np.asarray(success, bool), np.asarray(task)
+    gaps = [similarity[(task == t) & success].mean() - similarity[(task == t) & ~success].mean()
+            for t in np.unique(task) if success[task == t].any() and (~success[task == t]).any()]  # fmt: skip
+    return (float(np.mean(gaps)) if gaps else None), len(gaps)

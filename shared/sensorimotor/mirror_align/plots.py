@@ -8,9 +8,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from sensorimotor.mirror_align.keyframes import STOP
+
 
 def task_gallery(arrays: Mapping[str, np.ndarray], frames: int = 4):
-    """One episode per task: observer video frames, then the robot's own view at the start and middle."""
+    """One episode per task: observer video frames, then the robot's own view at the first key-frame and
+    at a middle one, with the key-frame the expert chose there (white ring)."""
     names = [str(t) for t in arrays["task_names"]]
     fig, axes = plt.subplots(len(names), frames + 2, figsize=(1.25 * (frames + 2), 1.3 * len(names)))
     axes = np.atleast_2d(axes)
@@ -19,19 +22,42 @@ def task_gallery(arrays: Mapping[str, np.ndarray], frames: int = 4):
         episode = int(np.flatnonzero(arrays["task"] == row)[0])
         for col, f in enumerate(video_idx):
             axes[row, col].imshow(arrays["videos"][episode, f])
-        steps = arrays["obs"].shape[1]
-        axes[row, frames].imshow(arrays["obs"][episode, 0])
-        axes[row, frames + 1].imshow(arrays["obs"][episode, steps // 2])
+        middle = int(arrays["key_valid"][episode].sum()) // 2
+        for col, k in ((frames, 0), (frames + 1, middle)):
+            axes[row, col].imshow(arrays["key_obs"][episode, k])
+            if arrays["key_height"][episode, k] != STOP:  # mark where the next key-frame is
+                c, r = arrays["key_pixel"][episode, k] - 0.5
+                axes[row, col].plot(c, r, "o", mfc="none", mec="white", ms=7, mew=1.2)
         text = str(arrays["instruction_texts"][arrays["instruction"][episode]])
         axes[row, 0].set_title(f'"{text}"', fontsize=8, loc="left")
     for ax in axes.ravel():
         ax.set_xticks([])
         ax.set_yticks([])
-    axes[-1, frames].set_xlabel("robot, start", fontsize=8)
-    axes[-1, frames + 1].set_xlabel("robot, middle", fontsize=8)
+    axes[-1, frames].set_xlabel("robot, key-frame 1", fontsize=8)
+    axes[-1, frames + 1].set_xlabel("robot, mid key-frame", fontsize=8)
     for col in range(frames):
         axes[-1, col].set_xlabel(f"video frame {video_idx[col] + 1}", fontsize=8)
     fig.suptitle("observer video (U's input) | robot's own camera (E's input)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def success_by_task(success: Mapping[str, np.ndarray], tasks: Sequence[str]):
+    """Closed-loop success per task (rows of ``success[name]``: seeds x tasks, fractions), one bar group per task."""
+    fig, ax = plt.subplots(figsize=(7.5, 2.8))
+    x = np.arange(len(tasks))
+    width = 0.8 / len(success)
+    styles = [("tab:gray", ""), ("tab:blue", "//"), ("tab:green", "..")]
+    for i, (name, values) in enumerate(success.items()):
+        values = 100 * np.atleast_2d(values)
+        colour, hatch = styles[i % len(styles)]
+        ax.bar(x + (i - (len(success) - 1) / 2) * width, values.mean(0), width, yerr=values.std(0) if len(values) > 1 else None,
+               color=colour, hatch=hatch, edgecolor="white", capsize=2, label=name)  # fmt: skip
+    ax.axhline(50, color="k", ls="--", lw=0.8, label="instrument bar (50 %)")
+    ax.set_xticks(x, tasks, rotation=30, ha="right", fontsize=8)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("success (%)", fontsize=8)
+    ax.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.45), ncol=3, frameon=False)
     fig.tight_layout()
     return fig
 
@@ -44,14 +70,19 @@ def _smooth(values: np.ndarray, window: int = 25) -> np.ndarray:
 
 
 def training_curves(history: Mapping[str, np.ndarray], title: str):
-    """The smoothed losses that were trained (a loss with no values, e.g. L_align when off, gets no panel)."""
+    """The smoothed losses that were trained (a loss with no values, e.g. L_align when off, gets no panel);
+    a 2-D entry (runs, steps) draws one line per run (seed)."""
     losses = [(key, label) for key, label in (("au", "L_AU (video-text)"), ("ee", "L_EE (behaviour cloning)"),
-                                              ("align", "L_align")) if len(np.asarray(history.get(key, [])))]  # fmt: skip
+                                              ("align", "L_align")) if np.asarray(history.get(key, [])).size]  # fmt: skip
     fig, axes = plt.subplots(1, len(losses), figsize=(2.5 * len(losses) + 1, 2.4), squeeze=False)
     for ax, (key, label) in zip(axes[0], losses, strict=True):
-        ax.plot(_smooth(np.asarray(history[key])))
+        runs = np.atleast_2d(np.asarray(history[key], float))
+        for i, values in enumerate(runs):
+            ax.plot(_smooth(values), lw=1, label=f"seed {i + 1}" if len(runs) > 1 else None)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
+    if len(np.atleast_2d(np.asarray(history[losses[0][0]]))) > 1:
+        axes[0, 0].legend(fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
@@ -120,13 +151,14 @@ def _setting_name(level: str, tau: float) -> str:
 def ablation_table(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mapping[tuple[str, float], tuple]) -> pd.DataFrame:
     rows = []
     for (level, tau), values in ablation.items():
-        paper_au, paper_ee = paper.get((level, round(tau, 4)), (np.nan, np.nan))
+        paper_au, paper_ee = paper.get((level, round(tau, 4)), (np.nan, np.nan))  # NaN: not measured / not given
         rows.append({
             "setting": _setting_name(level, tau), "AU ours": values[:, 0].mean(), "AU sd": values[:, 0].std(),
             "AU paper": paper_au, "EE ours": values[:, 1].mean(), "EE sd": values[:, 1].std(), "EE paper": paper_ee,
             "seeds": len(values),
         })  # fmt: skip
-    return pd.DataFrame(rows).set_index("setting").round(1)
+    table = pd.DataFrame(rows).set_index("setting").round(1).astype(object)
+    return table.where(table.notna(), "—")  # a value not measured (or not in the paper)
 
 
 def ablation_bars(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mapping[tuple[str, float], tuple]):
@@ -139,8 +171,9 @@ def ablation_bars(ablation: Mapping[tuple[str, float], np.ndarray], paper: Mappi
     x = np.arange(len(names))
     for ax, (column, title) in zip(axes[:, 0], columns, strict=True):
         values = [v[:, column] for v in ablation.values()]
-        ax.bar(x, [v.mean() for v in values], yerr=[v.std() for v in values], color="tab:blue", capsize=3,
-               label="ours (mean ± sd)")  # fmt: skip
+        measured = [i for i, v in enumerate(values) if np.isfinite(v).all()]  # a setting not measured: no bar
+        ax.bar(x[measured], [values[i].mean() for i in measured], yerr=[values[i].std() for i in measured],
+               color="tab:blue", capsize=3, label="ours (mean ± sd)")  # fmt: skip
         for i, k in enumerate(ablation):
             for j, v in enumerate(values[i]):
                 ax.plot(i + 0.08 * (j - (len(values[i]) - 1) / 2), v, "k.", ms=4,

@@ -1,22 +1,29 @@
-"""The embodied-execution model E: a small autoregressive policy in the spirit of ARP (Zhang et al. 2024).
+"""The embodied-execution model E: a key-frame policy in the PerAct / RVT / ARP family, at CPU size.
 
-ARP ("autoregressive policy") encodes the robot's observations and the language instruction with a
-multi-view transformer (RVT/MVT) and then predicts the next action tokens one after another, each
-conditioned on the tokens before it (a causal decoder that cross-attends to the observation tokens).
-This module keeps that structure at CPU size:
+ARP (Zhang et al. 2024, built on RVT-2) predicts the robot's *next key-frame* from its camera images and
+the instruction: where the gripper goes, as a heatmap over image pixels, plus its rotation, gripper
+state and collision flag, each predicted autoregressively from the ones before. E keeps that structure
+for our top-down hand (no rotation, no collision flag):
 
-- **trunk**: the robot's own camera image -> a grid of CNN tokens, the proprioceptive vector -> one token,
-  the instruction -> word tokens (its own tokenizer and text encoder, independent of U's); a transformer
-  over all of them lets the image tokens attend to the words (language-conditioned vision, as in MVT).
-  The mean of the image and proprio tokens after the trunk is the representation ``e`` of one time step
-  that the alignment heads read (an episode's ``e`` is the mean over several of its time steps).
-- **autoregressive decoder**: a chunk of ``chunk`` future actions ``a_t .. a_{t+chunk-1}``; token ``k``
-  embeds action ``k-1`` (a learned start token for ``k = 0``), causal self-attention, cross-attention to
-  the trunk tokens; a linear head gives the continuous dimensions (normalised by ``action_scale``) and a
-  logit for each binary dimension (the gripper command). Trained with teacher forcing (behaviour
-  cloning); at run time the chunk is generated token by token (:meth:`ARPolicy.act`).
+- **instruction encoder**: word and position embeddings and a transformer (order-aware: "stack the red
+  cube on the blue cube" and "... blue ... on the red ..." encode differently), masked mean pooled;
+- **conditioning**: the instruction, the key-frame's index and the previous key-frame (its height class
+  and gripper state; its position enters the image as an extra channel, a Gaussian blob at its pixel):
+  this is the autoregression over key-frames;
+- **vision**: a small fully convolutional U-Net over the robot's image (+ 2 coordinate channels + the
+  previous key-frame's blob), at 1/2, 1/4 and 1/8 of the image's resolution, every conv block modulated
+  by the conditioning (FiLM: per-channel scale and shift, as in RT-1), so the instruction reaches every
+  layer before any location is pooled away; the heatmap's logits (1/2 resolution) are interpolated
+  bilinearly to the image's pixels;
+- **outputs**: per-pixel logits of where the next key-frame is (trained with cross-entropy on the
+  key-frame's pixel), the height class among :data:`~sensorimotor.mirror_align.keyframes.HEIGHTS` or
+  STOP, and the gripper command (logit).
 
-Images are ``(B, H, W, 3)`` uint8 or ``(B, 3, H, W)`` float; proprio ``(B, P)``; actions ``(B, chunk, A)``.
+The representation ``e`` the alignment heads read (:meth:`KeyframePolicy.features`) is the pooled
+bottleneck of the U-Net: features that see both the image and the instruction, so the alignment loss
+reaches the vision and the language pathways.
+
+Images are ``(B, H, W, 3)`` uint8 or ``(B, 3, H, W)`` float.
 """
 
 from __future__ import annotations
@@ -24,169 +31,205 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from sensorimotor.mirror_align.video_text import (
-    ConvTokens,
-    InstructionTokenizer,
-    SpatialSoftmax,
-    TextEncoder,
-    image_to_float,
-    transformer,
-)
+from sensorimotor.mirror_align.keyframes import HEIGHTS, MAX_KEYFRAMES, START, STOP
+from sensorimotor.mirror_align.video_text import InstructionTokenizer, TextEncoder, image_to_float
+
+N_HEIGHT_CLASSES = len(HEIGHTS) + 1  # the heights + STOP
+BLOB_SIGMA = 1.5  # pixels: width of the previous key-frame's blob
 
 
 @dataclasses.dataclass(frozen=True)
 class PolicySpec:
-    """Sizes of E and the layout of its action vector."""
+    """Sizes of E."""
 
     vocabulary: tuple[str, ...]
-    proprio_dim: int
-    action_dim: int
-    binary_dims: tuple[int, ...] = ()  # dims whose targets are 0/1 (gripper close/open)
-    action_scale: tuple[float, ...] = ()  # divisor per action dim (ignored for binary dims); () = all 1
-    chunk: int = 4
-    channels: tuple[int, ...] = (16, 32, 32)
-    strides: tuple[int, ...] = ()  # conv strides; () = 2 for every layer
-    grid: int = 4
-    width: int = 64
+    image_size: int = 64
+    channels: tuple[int, int, int] = (16, 32, 64)  # at 1/2, 1/4 and 1/8 of the image's resolution
+    width: int = 64  # size of e and of the conditioning vector
     heads: int = 4
-    trunk_layers: int = 2
-    decoder_layers: int = 1
     text_layers: int = 1
     max_words: int = 12
     n_unknown: int = 8
+    max_keyframes: int = MAX_KEYFRAMES
 
     def __post_init__(self) -> None:
-        if self.action_dim < 1 or self.chunk < 1 or self.proprio_dim < 1:
-            raise ValueError(f"action_dim, chunk and proprio_dim must be >= 1 (got {self})")
-        bad = [d for d in self.binary_dims if not 0 <= d < self.action_dim]
-        if bad:
-            raise ValueError(f"binary_dims {bad} outside 0..{self.action_dim - 1}")
-        if self.action_scale and len(self.action_scale) != self.action_dim:
-            raise ValueError(f"action_scale has {len(self.action_scale)} entries, action_dim is {self.action_dim}")
+        if len(self.channels) != 3 or min(self.channels) < 1:
+            raise ValueError(f"channels must be 3 positive ints (1/2, 1/4, 1/8 resolution), got {self.channels}")
+        if self.image_size < 16 or self.image_size % 8:
+            raise ValueError(f"image_size must be a multiple of 8 and >= 16, got {self.image_size}")
 
 
-class ARPolicy(nn.Module):
-    """E: language-conditioned observation trunk + autoregressive action-chunk decoder."""
+class FiLM(nn.Module):
+    """Per-channel scale and shift of a feature map from a conditioning vector: x * (1 + g) + b."""
+
+    def __init__(self, cond_dim: int, channels: int) -> None:
+        super().__init__()
+        self.proj = nn.Linear(cond_dim, 2 * channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        g, b = self.proj(cond)[:, :, None, None].chunk(2, 1)
+        return x * (1 + g) + b
+
+
+class _Block(nn.Module):
+    """conv -> GELU -> FiLM."""
+
+    def __init__(self, c_in: int, c_out: int, cond_dim: int, stride: int = 1, dilation: int = 1, kernel: int = 3):
+        super().__init__()
+        pad = dilation * (kernel // 2)
+        self.conv = nn.Conv2d(c_in, c_out, kernel, stride=stride, padding=pad, dilation=dilation)
+        self.film = FiLM(cond_dim, c_out)
+
+    def forward(self, x: torch.Tensor, cond: torch.Tensor) -> torch.Tensor:
+        return self.film(F.gelu(self.conv(x)), cond)
+
+
+def blob(pixels: torch.Tensor, size: int, sigma: float = BLOB_SIGMA) -> torch.Tensor:
+    """Gaussian blobs (B, 1, size, size) centred at continuous (column, row) ``pixels`` (B, 2)."""
+    centres = torch.arange(size, dtype=torch.float32, device=pixels.device) + 0.5
+    dx = (centres[None, :] - pixels[:, :1]) ** 2  # (B, W)
+    dy = (centres[None, :] - pixels[:, 1:2]) ** 2  # (B, H)
+    return torch.exp(-(dy[:, :, None] + dx[:, None, :]) / (2 * sigma**2)).unsqueeze(1)
+
+
+class KeyframePolicy(nn.Module):
+    """E: instruction-conditioned (FiLM) fully convolutional key-frame policy (see the module docstring)."""
 
     def __init__(self, spec: PolicySpec) -> None:
         super().__init__()
         self.spec = spec
         self.tokenizer = InstructionTokenizer(spec.vocabulary, spec.max_words, spec.n_unknown)
-        w = spec.width
-        self.image = ConvTokens(spec.channels, w, spec.grid, spec.strides)
-        self.keypoints = SpatialSoftmax()
-        self.keypoint_proj = nn.Sequential(nn.Linear(2 * self.image.out_channels, w), nn.GELU(), nn.Linear(w, w))
-        self.proprio = nn.Sequential(nn.Linear(spec.proprio_dim, w), nn.GELU(), nn.Linear(w, w))
+        w, (c0, c1, c2) = spec.width, spec.channels
         self.text = TextEncoder(self.tokenizer.vocab_size, spec.max_words, w, spec.heads, spec.text_layers)
-        self.kind = nn.Parameter(torch.randn(4, w) * 0.02)  # token types: word, proprio, image, keypoints
-        self.trunk = transformer(w, spec.heads, spec.trunk_layers)
-        self.trunk_norm = nn.LayerNorm(w)
-        self.start = nn.Parameter(torch.randn(w) * 0.02)
-        self.action_in = nn.Linear(spec.action_dim, w)
-        self.step_position = nn.Parameter(torch.randn(spec.chunk, w) * 0.02)
-        layer = nn.TransformerDecoderLayer(
-            w, spec.heads, dim_feedforward=2 * w, dropout=0.0, batch_first=True, norm_first=True, activation="gelu"
-        )
-        self.decoder = nn.TransformerDecoder(layer, spec.decoder_layers)
-        self.head = nn.Sequential(nn.LayerNorm(w), nn.Linear(w, spec.action_dim))
-        scale = torch.ones(spec.action_dim)
-        if spec.action_scale:
-            scale = torch.tensor(spec.action_scale, dtype=torch.float32)
-        binary = torch.zeros(spec.action_dim, dtype=torch.bool)
-        binary[list(spec.binary_dims)] = True
-        scale[binary] = 1.0
-        self.register_buffer("scale", scale, persistent=False)
-        self.register_buffer("binary", binary, persistent=False)
-        causal = torch.triu(torch.ones(spec.chunk, spec.chunk, dtype=torch.bool), 1)
-        self.register_buffer("causal", causal, persistent=False)
+        self.index = nn.Embedding(spec.max_keyframes, w)
+        self.previous_height = nn.Embedding(START + 1, w)
+        self.previous_grip = nn.Linear(1, w)
+        self.cond = nn.Sequential(nn.GELU(), nn.Linear(w, w), nn.GELU(), nn.Linear(w, w))
+        self.stem = _Block(6, c0, w, stride=2, kernel=5)  # 1/2 resolution
+        self.down1 = _Block(c0, c1, w, stride=2)  # 1/4
+        self.mid1 = _Block(c1, c1, w)
+        self.down2 = _Block(c1, c2, w, stride=2)  # 1/8
+        self.mid2 = nn.ModuleList([_Block(c2, c2, w, dilation=d) for d in (1, 2)])
+        self.up1_reduce = nn.Conv2d(c2 + c1, c1, 1)
+        self.up1 = _Block(c1, c1, w)
+        self.up0_reduce = nn.Conv2d(c1 + c0, c0, 1)
+        self.up0 = _Block(c0, c0, w)
+        self.heatmap = nn.Conv2d(c0, 1, 1)
+        self.to_e = nn.Sequential(nn.Linear(2 * c2, w), nn.LayerNorm(w))
+        self.outputs = nn.Sequential(nn.Linear(2 * w, w), nn.GELU(), nn.Linear(w, N_HEIGHT_CLASSES + 1))
 
     @property
     def feature_dim(self) -> int:
         return self.spec.width
 
-    # -- trunk ---------------------------------------------------------------------------------------
-    def encode(self, image: torch.Tensor, proprio: torch.Tensor, text_ids: torch.Tensor):
-        """Trunk tokens (B, N, width), their padding mask (B, N) and the step representation ``e`` (B, width)."""
+    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
+        return self.tokenizer.encode(list(texts)).to(self.index.weight.device)
+
+    def text_features(self, text_ids: torch.Tensor) -> torch.Tensor:
+        """The pooled instruction (B, width) (order-aware: positions enter before self-attention)."""
+        return self.text(text_ids)
+
+    def _check(self, image: torch.Tensor, *per_sample: torch.Tensor) -> torch.Tensor:
         image = image_to_float(image)
-        b = image.shape[0]
-        if proprio.shape != (b, self.spec.proprio_dim) or text_ids.shape[0] != b:
-            raise ValueError(
-                f"batch mismatch: image {tuple(image.shape)}, proprio {tuple(proprio.shape)} "
-                f"(expected ({b}, {self.spec.proprio_dim})), text ids {tuple(text_ids.shape)}"
-            )
-        words, keep = self.text.tokens(text_ids)
-        maps = self.image.feature_map(image)
-        keys = self.keypoint_proj(self.keypoints(maps)).unsqueeze(1) + self.kind[3]
-        img = torch.cat([self.image.tokens(maps) + self.kind[2], keys], 1)
-        pro = self.proprio(proprio.float()).unsqueeze(1) + self.kind[1]
-        tokens = torch.cat([words + self.kind[0], pro, img], 1)
-        pad = torch.cat([~keep, torch.zeros(b, 1 + img.shape[1], dtype=torch.bool, device=keep.device)], 1)
-        out = self.trunk_norm(self.trunk(tokens, src_key_padding_mask=pad))
-        feature = out[:, words.shape[1] :].mean(1)
-        return out, pad, feature
+        b, s = image.shape[0], self.spec.image_size
+        if image.shape[1:] != (3, s, s):
+            raise ValueError(f"E takes ({s}, {s}) RGB images, got a batch of shape {tuple(image.shape)}")
+        for x in per_sample:
+            if x.shape[0] != b:
+                raise ValueError(f"batch mismatch: {b} images but an input of shape {tuple(x.shape)}")
+        return image
 
-    def features(self, image: torch.Tensor, proprio: torch.Tensor, text_ids: torch.Tensor) -> torch.Tensor:
-        """The representation ``e`` of each time step (B, width)."""
-        return self.encode(image, proprio, text_ids)[2]
+    def forward(
+        self,
+        image: torch.Tensor,
+        text_ids: torch.Tensor,
+        index: torch.Tensor,
+        previous_height: torch.Tensor,
+        previous_grip: torch.Tensor,
+        previous_pixel: torch.Tensor,
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Heatmap logits (B, H*W), height/STOP logits (B, len(HEIGHTS)+1), grip logit (B,) and ``e`` (B, width).
 
-    # -- actions ---------------------------------------------------------------------------------------
-    def normalise(self, actions: torch.Tensor) -> torch.Tensor:
-        """Continuous dims divided by the scale; binary dims mapped 0/1 -> -1/+1 (decoder inputs)."""
-        return torch.where(self.binary, actions * 2.0 - 1.0, actions / self.scale)
+        ``index`` (B,) key-frame index; ``previous_height`` (B,) the previous key-frame's height class
+        (START for the first); ``previous_grip`` (B,) 0/1; ``previous_pixel`` (B, 2) its (column, row).
+        """
+        x = self._check(image, text_ids, index, previous_height, previous_grip, previous_pixel)
+        b, _, h, w = x.shape
+        dev = x.device
+        index = index.long().clamp(max=self.spec.max_keyframes - 1).to(dev)
+        cond = (self.text_features(text_ids.to(dev)) + self.index(index)
+                + self.previous_height(previous_height.long().to(dev))
+                + self.previous_grip(previous_grip.float().to(dev).view(b, 1)))  # fmt: skip
+        cond = self.cond(cond)
+        ys = torch.linspace(-1, 1, h, device=dev).view(1, 1, h, 1).expand(b, 1, h, w)
+        xs = torch.linspace(-1, 1, w, device=dev).view(1, 1, 1, w).expand(b, 1, h, w)
+        x0 = self.stem(torch.cat([x, xs, ys, blob(previous_pixel.float().to(dev), w)], 1), cond)
+        x1 = self.mid1(self.down1(x0, cond), cond)
+        x2 = self.down2(x1, cond)
+        for block in self.mid2:
+            x2 = x2 + block(x2, cond)
+        e = self.to_e(torch.cat([x2.mean((2, 3)), x2.amax((2, 3))], 1))
+        y1 = F.gelu(self.up1_reduce(torch.cat([F.interpolate(x2, scale_factor=2.0), x1], 1)))
+        y1 = self.up1(y1, cond)
+        y0 = F.gelu(self.up0_reduce(torch.cat([F.interpolate(y1, scale_factor=2.0), x0], 1)))
+        heat = F.interpolate(self.heatmap(self.up0(y0, cond)), size=(h, w), mode="bilinear", align_corners=False)
+        heat = heat.flatten(1)
+        out = self.outputs(torch.cat([e, cond], 1))
+        return heat, out[:, :N_HEIGHT_CLASSES], out[:, N_HEIGHT_CLASSES], e
 
-    def _decode(self, memory: torch.Tensor, pad: torch.Tensor, previous: torch.Tensor) -> torch.Tensor:
-        """Outputs for the tokens whose inputs are the start token and ``previous`` (B, k, A) normalised."""
-        b, k = previous.shape[:2]
-        inputs = torch.cat([self.start.expand(b, 1, -1), self.action_in(previous)], 1) + self.step_position[: k + 1]
-        n = k + 1
-        out = self.decoder(inputs, memory, tgt_mask=self.causal[:n, :n], memory_key_padding_mask=pad)
-        return self.head(out)
+    def features(self, *inputs: torch.Tensor) -> torch.Tensor:
+        """The representation ``e`` of each key-frame observation (B, width) (inputs as :meth:`forward`)."""
+        return self.forward(*inputs)[3]
 
     def loss(
         self,
-        image: torch.Tensor,
-        proprio: torch.Tensor,
-        text_ids: torch.Tensor,
-        actions: torch.Tensor,
-        valid: torch.Tensor | None = None,
+        inputs: Sequence[torch.Tensor],
+        pixel: torch.Tensor,
+        height: torch.Tensor,
+        grip: torch.Tensor,
         return_features: bool = False,
     ):
-        """Behaviour-cloning loss of a chunk of expert actions (B, chunk, A) with teacher forcing.
+        """Behaviour-cloning loss of key-frames: cross-entropy of the heatmap on the key-frame's pixel and
+        of the height class (or STOP), BCE of the gripper; the heatmap and gripper terms skip STOP rows.
 
-        Continuous dims: smooth-L1 on normalised values; binary dims: BCE on logits. ``valid`` (B, chunk)
-        masks steps past an episode's end. With ``return_features`` also returns ``e`` (B, width).
+        ``inputs`` as :meth:`forward`; ``pixel`` (B, 2) continuous (column, row); ``height`` (B,) class;
+        ``grip`` (B,) 0/1. With ``return_features`` also returns ``e`` (B, width).
         """
-        c, a = self.spec.chunk, self.spec.action_dim
-        if actions.ndim != 3 or actions.shape[1:] != (c, a) or actions.shape[0] != image.shape[0]:
-            raise ValueError(f"actions must be (B, {c}, {a}) with B = {image.shape[0]}, got {tuple(actions.shape)}")
-        memory, pad, feature = self.encode(image, proprio, text_ids)
-        target = self.normalise(actions.float())
-        pred = self._decode(memory, pad, target[:, :-1])
-        cont = F.smooth_l1_loss(pred, target, reduction="none", beta=0.1)
-        bce = F.binary_cross_entropy_with_logits(pred, actions.float().clamp(0, 1), reduction="none")
-        per = torch.where(self.binary, bce, cont).mean(-1)  # (B, chunk)
-        if valid is None:
-            loss = per.mean()
-        else:
-            w = valid.float()
-            loss = (per * w).sum() / w.sum().clamp_min(1.0)
-        return (loss, feature) if return_features else loss
+        heat, height_logits, grip_logit, e = self.forward(*inputs)
+        s = self.spec.image_size
+        dev = heat.device
+        cell = pixel.to(dev).floor().long().clamp(0, s - 1)
+        target = cell[:, 1] * s + cell[:, 0]
+        height = height.long().to(dev)
+        move = (height != STOP).float()
+        where = (F.cross_entropy(heat, target, reduction="none") * move).sum() / move.sum().clamp_min(1.0)
+        which = F.cross_entropy(height_logits, height)
+        grip_loss = F.binary_cross_entropy_with_logits(grip_logit, grip.float().to(dev), reduction="none")
+        loss = where + which + (grip_loss * move).sum() / move.sum().clamp_min(1.0)
+        return (loss, e) if return_features else loss
 
     @torch.no_grad()
-    def act(self, image: torch.Tensor, proprio: torch.Tensor, text_ids: torch.Tensor) -> torch.Tensor:
-        """Generate an action chunk (B, chunk, A) token by token (binary dims as 0/1)."""
-        memory, pad, _ = self.encode(image, proprio, text_ids)
-        b = memory.shape[0]
-        previous = memory.new_zeros(b, 0, self.spec.action_dim)
-        for _ in range(self.spec.chunk):
-            out = self._decode(memory, pad, previous)[:, -1]
-            step = torch.where(self.binary, (out > 0).float() * 2.0 - 1.0, out)
-            previous = torch.cat([previous, step.unsqueeze(1)], 1)
-        return torch.where(self.binary, (previous + 1.0) / 2.0, previous * self.scale)
-
-    def encode_text(self, texts: Sequence[str]) -> torch.Tensor:
-        return self.tokenizer.encode(texts).to(self.start.device)
+    def predict(self, *inputs: torch.Tensor) -> dict[str, np.ndarray]:
+        """The next key-frame: ``pixel`` (B, 2) continuous (column, row) (the heatmap's peak refined by a
+        soft-argmax over its 5x5 neighbourhood), ``height`` (B,) class (STOP = done), ``grip`` (B,) 0/1."""
+        heat, height_logits, grip_logit, _ = self.forward(*inputs)
+        s = self.spec.image_size
+        maps = heat.view(-1, s, s)
+        peak = maps.flatten(1).argmax(1)
+        rows, cols = peak // s, peak % s
+        pixels = []
+        for m, r, c in zip(maps, rows.tolist(), cols.tolist(), strict=True):
+            r0, r1, c0, c1 = max(r - 2, 0), min(r + 3, s), max(c - 2, 0), min(c + 3, s)
+            p = torch.softmax(m[r0:r1, c0:c1].flatten(), 0).view(r1 - r0, c1 - c0)
+            rr = (p.sum(1) * (torch.arange(r0, r1, device=p.device) + 0.5)).sum()
+            cc = (p.sum(0) * (torch.arange(c0, c1, device=p.device) + 0.5)).sum()
+            pixels.append([float(cc), float(rr)])
+        return {"pixel": np.array(pixels, np.float32), "height": height_logits.argmax(1).cpu().numpy(),
+                "grip": (grip_logit > 0).float().cpu().numpy()}  # fmt: skip

@@ -70,8 +70,9 @@ GRASP_Z = 0.022
 PUSH_Z = 0.02
 
 START_HAND = (0.45, 0.0, 0.2)  # the hand waits here, open, when an episode starts
-# The robot's own "head" camera: above and to the left of its base, so the arm rarely hides the objects.
-ROBOT_CAMERA = Camera(eye=(0.15, 0.45, 0.7), target=(0.5, 0.0, 0.0), fov=50.0)
+# The robot's own camera: in front of the workspace, high, looking back down at it (about 55 degrees), so
+# the arm stays behind the objects and the table fills the frame (at 64 px a 5 cm cube spans about 6 px).
+ROBOT_CAMERA = Camera(eye=(0.85, 0.0, 0.95), target=(0.47, 0.0, 0.0), fov=34.0)
 # The observer: a third person standing in front of the robot, to its right.
 OBSERVER_CAMERA = Camera(eye=(0.95, -0.35, 0.5), target=(0.45, 0.0, 0.06), fov=42.0)
 
@@ -212,8 +213,9 @@ class TaskEnv:
     def observer_frame(self) -> np.ndarray:
         return self.sim.render("observer", self.video_size)
 
-    def step(self, action) -> dict[str, np.ndarray]:
-        """Apply one action (dx, dy, dz, grip) for ``control_dt`` seconds; returns the new observation."""
+    def step(self, action, observe: bool = True) -> dict[str, np.ndarray] | None:
+        """Apply one action (dx, dy, dz, grip) for ``control_dt`` seconds; returns the new observation
+        (None with ``observe=False``: no image is rendered)."""
         action = np.asarray(action, dtype=float)
         if action.shape != (ACTION_DIM,) or not np.isfinite(action).all():
             raise ValueError(f"an action must be {ACTION_DIM} finite numbers (dx, dy, dz, grip), got {action!r}")
@@ -233,7 +235,7 @@ class TaskEnv:
             self.sim.step(1)
         self.command = target
         self._after_step()
-        return self.observe()
+        return self.observe() if observe else None
 
     # ------------------------------------------------------------------------------ expert
     def expert_action(self) -> np.ndarray:

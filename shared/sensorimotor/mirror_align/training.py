@@ -9,8 +9,10 @@ the alignment heads together on the paper's loss::
 them independently on the same batches. Every step draws ``batch_size`` episodes for U (video +
 instruction text) and, for each, a partner episode for E chosen by the positive level (the same episode,
 another episode of the same instruction, or of the same task class); E's loss is behaviour cloning on
-``steps_per_episode`` random time steps of each partner, and E's episode representation is the mean of
-its step representations. The alignment heads have their own learning rate (the paper: 1e-4).
+``steps_per_episode`` random key-frames of each partner, and E's episode representation is the mean of
+its key-frame representations. The alignment heads have their own learning rate (the paper: 1e-4).
+A control (``TrainSpec.e_source = "text"``) aligns U instead with E's instruction encoding alone (no
+image), to tell what alignment adds beyond a second video-text loss.
 
 Probing (:func:`train_probe`) freezes U and E, computes their representations once, and trains only the
 two linear maps. :func:`recall_at_1` (from :mod:`sensorimotor.mirror_align.alignment`) measures alignment.
@@ -27,10 +29,30 @@ import numpy as np
 import torch
 
 from sensorimotor.mirror_align.alignment import AlignmentHeads, check_level, check_tau, sample_partners
-from sensorimotor.mirror_align.policy import ARPolicy
+from sensorimotor.mirror_align.keyframes import (
+    HEIGHTS,
+    OPEN,
+    REFERENCE_Z,
+    START,
+    STOP,
+    STOP_KEYFRAME,
+    Keyframe,
+    lift,
+    project,
+)
+from sensorimotor.mirror_align.policy import KeyframePolicy
+from sensorimotor.mirror_align.tasks import START_HAND
 from sensorimotor.mirror_align.video_text import ActionUnderstanding
 from sensorimotor.progress import track
 from sensorimotor.seeding import rng as make_rng
+
+E_SOURCES = ("policy", "text")
+MOVE_WEIGHT = 3.0  # key-frames that move the hand are drawn this many times as often (sample_keyframes)
+
+
+def start_pixel(image_size: int) -> np.ndarray:
+    """The (column, row) of the hand's start position: the "previous key-frame" of the first one."""
+    return project(np.array([[START_HAND[0], START_HAND[1], REFERENCE_Z]]), image_size)[0].astype(np.float32)
 
 
 @dataclasses.dataclass
@@ -38,15 +60,18 @@ class MirrorData:
     """Recorded episodes as tensors (all on CPU; batches are moved to the device when drawn).
 
     videos: uint8 (N, F, H, W, 3), the observer's third-person camera;
-    obs: uint8 (N, T, H, W, 3), the robot's own camera at each decision step;
-    proprio: float32 (N, T, P); actions: float32 (N, T, A), the expert's action at each step;
+    key_obs: uint8 (N, K, H, W, 3), the robot's own camera when each key-frame was chosen;
+    key_pixel: float32 (N, K, 2); key_height: int64 (N, K); key_grip: float32 (N, K); key_valid: bool (N, K)
+    (the key-frames' targets, see :mod:`sensorimotor.mirror_align.keyframes`);
     instruction / task / episode: int64 (N,) labels; instructions: texts indexed by instruction id.
     """
 
     videos: torch.Tensor
-    obs: torch.Tensor
-    proprio: torch.Tensor
-    actions: torch.Tensor
+    key_obs: torch.Tensor
+    key_pixel: torch.Tensor
+    key_height: torch.Tensor
+    key_grip: torch.Tensor
+    key_valid: torch.Tensor
     instruction: torch.Tensor
     task: torch.Tensor
     episode: torch.Tensor
@@ -54,11 +79,15 @@ class MirrorData:
 
     def __post_init__(self) -> None:
         n = self.videos.shape[0]
-        for name in ("obs", "proprio", "actions", "instruction", "task", "episode"):
+        for name in ("key_obs", "key_pixel", "key_height", "key_grip", "key_valid", "instruction", "task", "episode"):
             if getattr(self, name).shape[0] != n:
                 raise ValueError(f"MirrorData.{name} has {getattr(self, name).shape[0]} episodes, videos has {n}")
-        if self.obs.shape[1] != self.actions.shape[1] or self.proprio.shape[1] != self.actions.shape[1]:
-            raise ValueError("obs, proprio and actions must have the same number of steps")
+        k = self.key_obs.shape[1]
+        for name in ("key_pixel", "key_height", "key_grip", "key_valid"):
+            if getattr(self, name).shape[1] != k:
+                raise ValueError(f"MirrorData.{name} has {getattr(self, name).shape[1]} key-frames, key_obs has {k}")
+        if n and not bool(self.key_valid[:, 0].all()):
+            raise ValueError("every episode needs at least one valid key-frame")
         if n and int(self.instruction.max()) >= len(self.instructions):
             raise ValueError("an instruction id has no text in MirrorData.instructions")
 
@@ -67,9 +96,10 @@ class MirrorData:
         """From the dict of :func:`sensorimotor.mirror_align.demos.demonstrations` (optionally a subset)."""
         idx = np.arange(len(arrays["instruction"])) if index is None else np.asarray(index)
         t = {k: torch.from_numpy(np.ascontiguousarray(arrays[k][idx])) for k in
-             ("videos", "obs", "proprio", "actions", "instruction", "task")}  # fmt: skip
+             ("videos", "key_obs", "key_pixel", "key_height", "key_grip", "key_valid", "instruction", "task")}  # fmt: skip
         return cls(
-            videos=t["videos"], obs=t["obs"], proprio=t["proprio"].float(), actions=t["actions"].float(),
+            videos=t["videos"], key_obs=t["key_obs"], key_pixel=t["key_pixel"].float(),
+            key_height=t["key_height"].long(), key_grip=t["key_grip"].float(), key_valid=t["key_valid"].bool(),
             instruction=t["instruction"].long(), task=t["task"].long(), episode=torch.from_numpy(idx).long(),
             instructions=tuple(str(s) for s in arrays["instruction_texts"]),
         )
@@ -78,11 +108,72 @@ class MirrorData:
         return self.videos.shape[0]
 
     @property
-    def n_steps(self) -> int:
-        return self.actions.shape[1]
+    def image_size(self) -> int:
+        return self.key_obs.shape[2]
 
     def labels(self, level: str) -> torch.Tensor:
         return {"episode": self.episode, "instruction": self.instruction, "task": self.task}[check_level(level)]
+
+    def keyframe_batch(
+        self, episodes: np.ndarray, ks: np.ndarray, text_ids: torch.Tensor, shift: int = 0,
+        generator: np.random.Generator | None = None,
+    ):
+        """E's inputs (for :meth:`KeyframePolicy.forward`) and targets (pixel, height, grip) at
+        (episode, key-frame) pairs; ``text_ids`` (n_instructions, L) are E's encoded instructions.
+
+        ``shift`` > 0 translates each image by up to that many pixels (edge padding) *together with* its
+        target and previous-key-frame pixels, so the labels move with the image.
+        """
+        ep = torch.as_tensor(episodes, dtype=torch.long)
+        k = torch.as_tensor(ks, dtype=torch.long)
+        before = (k - 1).clamp_min(0)
+        first = k == 0
+        prev_height = torch.where(first, torch.full_like(k, START), self.key_height[ep, before])
+        prev_grip = torch.where(first, torch.full((len(k),), float(OPEN)), self.key_grip[ep, before])
+        prev_pixel = torch.where(first[:, None], torch.from_numpy(start_pixel(self.image_size)), self.key_pixel[ep, before])
+        image, pixel = self.key_obs[ep, k], self.key_pixel[ep, k]
+        if shift > 0:
+            if generator is None:
+                raise ValueError("a shift needs a generator")
+            offsets = generator.integers(-shift, shift + 1, size=(len(k), 2))
+            image = shift_images(image, offsets)
+            delta = torch.from_numpy(offsets.astype(np.float32))
+            pixel, prev_pixel = pixel + delta, prev_pixel + delta
+        inputs = (image, text_ids[self.instruction[ep]], k, prev_height, prev_grip, prev_pixel)
+        return inputs, (pixel, self.key_height[ep, k], self.key_grip[ep, k])
+
+    def sample_keyframes(self, episodes: np.ndarray, per_episode: int, generator: np.random.Generator):
+        """``per_episode`` random valid key-frames of each episode: flat (episodes, ks) arrays. Key-frames
+        that move the hand somewhere new (their pixel differs from the previous one's by more than a pixel)
+        are drawn :data:`MOVE_WEIGHT` times as often as those that stay (gripper changes, heights, STOP)."""
+        ep = np.repeat(np.asarray(episodes), per_episode)
+        w = self._weights[ep]
+        cum = w.cumsum(1)
+        draw = generator.random(len(ep)) * cum[:, -1]
+        ks = (cum < draw[:, None]).sum(1).astype(np.int64)
+        return ep, ks
+
+    @property
+    def _weights(self) -> np.ndarray:
+        if getattr(self, "_cached_weights", None) is None:
+            prev = torch.cat([torch.from_numpy(start_pixel(self.image_size)).expand(len(self), 1, 2),
+                              self.key_pixel[:, :-1]], 1)  # fmt: skip
+            moves = ((self.key_pixel - prev).norm(dim=-1) > 1.0) & (self.key_height != STOP)
+            w = torch.where(moves, float(MOVE_WEIGHT), 1.0) * self.key_valid.float()
+            self._cached_weights = w.numpy()
+        return self._cached_weights
+
+
+def shift_images(images: torch.Tensor, offsets: np.ndarray) -> torch.Tensor:
+    """Translate images (B, H, W, 3) by integer (dx, dy) ``offsets`` (B, 2) pixels, edge-padded."""
+    b, h, w = images.shape[:3]
+    pad = int(np.abs(offsets).max()) if len(offsets) else 0
+    if pad == 0:
+        return images
+    x = images.permute(0, 3, 1, 2).float()
+    x = torch.nn.functional.pad(x, (pad, pad, pad, pad), mode="replicate")
+    out = torch.stack([x[i, :, pad - dy : pad - dy + h, pad - dx : pad - dx + w] for i, (dx, dy) in enumerate(offsets.tolist())])
+    return out.permute(0, 2, 3, 1).to(images.dtype)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,6 +183,7 @@ class TrainSpec:
     steps: int = 1000
     batch_size: int = 32
     lr: float = 3e-4
+    e_lr: float | None = None  # E's learning rate (None: lr, as U's)
     align_lr: float = 1e-4  # paper: 1e-4
     lambda_ee: float = 1.0  # paper: 1
     lambda_align: float = 0.5  # paper: 0.5 (0 = baseline without alignment)
@@ -99,24 +191,17 @@ class TrainSpec:
     level: str = "instruction"  # paper's default positives
     steps_per_episode: int = 2
     weight_decay: float = 1e-4
-    shift: int = 0  # random-shift augmentation of every image and video (pixels; 0 = none)
+    shift: int = 0  # random-shift augmentation of U's videos (pixels; 0 = none)
+    e_shift: int = 0  # translation of E's images together with their key-frame pixels (labels move along)
+    e_source: str = "policy"  # what U is aligned with: E's key-frame features, or ("text") E's instruction encoding
 
     def __post_init__(self) -> None:
         check_level(self.level)
         check_tau(self.tau)
+        if self.e_source not in E_SOURCES:
+            raise ValueError(f"e_source={self.e_source!r}; accepted: {', '.join(E_SOURCES)}")
         if self.steps < 0 or self.batch_size < 2 or self.steps_per_episode < 1:
             raise ValueError(f"need steps >= 0, batch_size >= 2, steps_per_episode >= 1 (got {self})")
-
-
-def chunk_batch(data: MirrorData, episodes: np.ndarray, times: np.ndarray, chunk: int):
-    """Images (M, H, W, 3), proprio (M, P), actions (M, chunk, A) at (episode, time) pairs.
-
-    Steps past the end of an episode repeat its last action (the recorded episodes end at rest).
-    """
-    ep = torch.as_tensor(episodes, dtype=torch.long)
-    tt = torch.as_tensor(times, dtype=torch.long)
-    steps = (tt[:, None] + torch.arange(chunk)[None]).clamp(max=data.n_steps - 1)
-    return data.obs[ep, tt], data.proprio[ep, tt], data.actions[ep[:, None], steps]
 
 
 def random_shift(images: torch.Tensor, pad: int, generator: np.random.Generator) -> torch.Tensor:
@@ -140,48 +225,52 @@ def _text_ids(model, texts: Sequence[str]) -> torch.Tensor:
 
 def train_mirror(
     understanding: ActionUnderstanding,
-    policy: ARPolicy,
+    policy: KeyframePolicy,
     heads: AlignmentHeads | None,
     data: MirrorData,
     spec: TrainSpec,
     seed: int,
     device: torch.device | str = "cpu",
-    progress: bool = True,
+    progress: bool = False,
     desc: str = "train",
+    stream: str = "train_mirror",
 ) -> dict[str, list[float]]:
-    """Train U, E (and the heads when ``spec.lambda_align > 0``) in place; returns per-step losses."""
+    """Train U, E (and the heads when ``spec.lambda_align > 0``) in place; returns per-step losses.
+
+    The batches are drawn from the random stream (``seed``, ``stream``): same seed and stream, same batches.
+    """
     device = torch.device(device)
     understanding.to(device).train()
     policy.to(device).train()
     align = heads is not None and spec.lambda_align > 0
-    groups = [{"params": [*understanding.parameters(), *policy.parameters()], "lr": spec.lr}]
+    groups = [{"params": list(understanding.parameters()), "lr": spec.lr},
+              {"params": list(policy.parameters()), "lr": spec.lr if spec.e_lr is None else spec.e_lr}]  # fmt: skip
     if align:
         heads.to(device).train()
         groups.append({"params": list(heads.parameters()), "lr": spec.align_lr})
     optimiser = torch.optim.AdamW(groups, weight_decay=spec.weight_decay)
-    generator = make_rng(seed, "train_mirror")
+    generator = make_rng(seed, stream)
     u_text = _text_ids(understanding, data.instructions)
     e_text = _text_ids(policy, data.instructions)
     level_labels = data.labels(spec.level).numpy()
-    n, b, k, chunk = len(data), min(spec.batch_size, len(data)), spec.steps_per_episode, policy.spec.chunk
+    n, b, k = len(data), min(spec.batch_size, len(data)), spec.steps_per_episode
     history: dict[str, list[float]] = {"au": [], "ee": [], "align": []}
     for _ in track(range(spec.steps), desc, progress=progress, mininterval=2.0):
         anchors = generator.choice(n, size=b, replace=False)
         partners = sample_partners(level_labels, anchors, generator, exclude_self=spec.level != "episode")
-        times = generator.integers(0, data.n_steps, size=(b, k))
         instr = data.instruction[anchors]
         video = random_shift(data.videos[anchors], spec.shift, generator).to(device)
         u = understanding.features(video)
         loss_au = understanding.contrastive_loss(u, u_text[instr].to(device), instr.to(device))
-        image, proprio, actions = chunk_batch(data, np.repeat(partners, k), times.reshape(-1), chunk)
-        image = random_shift(image, spec.shift, generator)
-        e_text_batch = e_text[data.instruction[np.repeat(partners, k)]].to(device)
-        loss_ee, e_steps = policy.loss(
-            image.to(device), proprio.to(device), e_text_batch, actions.to(device), return_features=True
-        )
+        inputs, targets = data.keyframe_batch(*data.sample_keyframes(partners, k, generator), e_text, spec.e_shift,
+                                             generator)
+        loss_ee, e_steps = policy.loss([x.to(device) for x in inputs], *targets, return_features=True)
         loss = loss_au + spec.lambda_ee * loss_ee
         if align:
-            e = e_steps.view(b, k, -1).mean(1)
+            if spec.e_source == "text":
+                e = policy.text_features(e_text[data.instruction[partners]].to(device))
+            else:
+                e = e_steps.view(b, k, -1).mean(1)
             labels = torch.as_tensor(level_labels[anchors], device=device)
             loss_align = heads.loss(u, e, spec.tau, labels)
             loss = loss + spec.lambda_align * loss_align
@@ -198,35 +287,43 @@ def train_mirror(
     return history
 
 
-def evaluation_times(n_steps: int, k: int) -> np.ndarray:
-    """``k`` evenly spaced time steps of an episode of ``n_steps`` (its fixed probe points)."""
-    return np.linspace(0, n_steps - 1, k).round().astype(np.int64)
-
-
 @torch.no_grad()
 def episode_features(
     understanding: ActionUnderstanding,
-    policy: ARPolicy,
+    policy: KeyframePolicy,
     data: MirrorData,
     k: int = 4,
     batch_size: int = 64,
     device: torch.device | str = "cpu",
+    e_source: str = "policy",
+    blank_instruction: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """U's representation of each episode's video (N, du) and E's (N, de): mean over ``k`` fixed steps."""
+    """U's representation of each episode's video (N, du) and E's (N, de): the mean over its first ``k``
+    valid key-frames.
+
+    ``e_source="text"``: E's instruction encoding instead (no image). ``blank_instruction``: E reads every
+    episode with an empty instruction (a control: what E's representation holds without the words).
+    """
+    if e_source not in E_SOURCES:
+        raise ValueError(f"e_source={e_source!r}; accepted: {', '.join(E_SOURCES)}")
     device = torch.device(device)
     understanding.to(device).eval()
     policy.to(device).eval()
-    times = evaluation_times(data.n_steps, k)
-    e_text = _text_ids(policy, data.instructions)
+    texts = [""] * len(data.instructions) if blank_instruction else list(data.instructions)
+    e_text = policy.encode_text(texts).cpu()
+    steps = min(k, data.key_obs.shape[1])
     us, es = [], []
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
         us.append(understanding.features(data.videos[idx].to(device)).cpu())
-        ep = np.repeat(idx, k)
-        tt = np.tile(times, len(idx))
-        image, proprio = data.obs[ep, tt], data.proprio[ep, tt]
-        f = policy.features(image.to(device), proprio.to(device), e_text[data.instruction[ep]].to(device))
-        es.append(f.view(len(idx), k, -1).mean(1).cpu())
+        if e_source == "text":
+            es.append(policy.text_features(e_text[data.instruction[idx]].to(device)).cpu())
+            continue
+        ep, ks = np.repeat(idx, steps), np.tile(np.arange(steps), len(idx))
+        inputs, _ = data.keyframe_batch(ep, ks, e_text)
+        f = policy.features(*[x.to(device) for x in inputs]).cpu().view(len(idx), steps, -1)
+        w = data.key_valid[idx, :steps].float().unsqueeze(-1)
+        es.append((f * w).sum(1) / w.sum(1).clamp_min(1.0))
     return torch.cat(us), torch.cat(es)
 
 
@@ -290,53 +387,47 @@ def per_group_mean(values: np.ndarray, groups: np.ndarray, n_groups: int) -> np.
 
 
 @torch.no_grad()
-def open_loop_action_errors(
-    policy: ARPolicy, data: MirrorData, times: Sequence[int], batch_size: int = 128, device: torch.device | str = "cpu"
+def localisation_errors(
+    policy: KeyframePolicy, data: MirrorData, k: int = 0, batch_size: int = 128, device: torch.device | str = "cpu"
 ) -> np.ndarray:
-    """E's first predicted action at recorded states vs the recorded action: (N, len(times)) distances.
-
-    For every episode and time step in ``times``, E sees the recorded observation, proprioception and
-    instruction and generates its chunk (:meth:`ARPolicy.act`); the distance is the L2 norm of the
-    difference of the continuous dims (the gripper is left out). No feedback: this isolates what E reads
-    from one observation from the drift of a closed-loop rollout.
-    """
-    times = np.asarray(times, dtype=np.int64)
-    if times.size == 0 or times.min() < 0 or times.max() >= data.n_steps:
-        raise ValueError(f"times must lie in 0..{data.n_steps - 1}, got {times.tolist()}")
+    """Distance (metres, on the table plane) between E's predicted and the recorded pixel of key-frame
+    ``k`` of every episode (N,), both lifted to the reference height: what E reads from one image."""
     device = torch.device(device)
     policy.to(device).eval()
-    text = _text_ids(policy, data.instructions)
-    continuous = ~policy.binary.cpu()
-    ep = np.repeat(np.arange(len(data)), len(times))
-    tt = np.tile(times, len(data))
+    text = policy.encode_text(list(data.instructions)).cpu()
     out = []
-    for s in range(0, len(ep), batch_size):
-        e, t = ep[s : s + batch_size], tt[s : s + batch_size]
-        pred = policy.act(data.obs[e, t].to(device), data.proprio[e, t].to(device), text[data.instruction[e]].to(device))
-        diff = (pred[:, 0].cpu() - data.actions[e, t])[:, continuous]
-        out.append(diff.norm(dim=-1))
-    return torch.cat(out).view(len(data), len(times)).numpy()
+    for s in range(0, len(data), batch_size):
+        idx = np.arange(s, min(s + batch_size, len(data)))
+        inputs, (pixel, _, _) = data.keyframe_batch(idx, np.full(len(idx), k), text)
+        pred = policy.predict(*[x.to(device) for x in inputs])["pixel"]
+        a, b = lift(pred, data.image_size), lift(pixel.numpy(), data.image_size)
+        out.append(np.linalg.norm(a[:, :2] - b[:, :2], axis=1))
+    return np.concatenate(out)
 
 
-def policy_controller(policy: ARPolicy, text: str, execute: int = 2, device: torch.device | str = "cpu"):
-    """A closed-loop controller ``obs -> action`` for :func:`sensorimotor.mirror_align.tasks.run_episode`.
-
-    Predicts a chunk with :meth:`ARPolicy.act` and executes its first ``execute`` actions before
-    predicting again (ARP executes its predicted sequence open loop in the same way).
-    """
-    if not 1 <= execute <= policy.spec.chunk:
-        raise ValueError(f"execute must be in 1..{policy.spec.chunk}, got {execute}")
+def policy_decider(policy: KeyframePolicy, text: str, device: torch.device | str = "cpu"):
+    """A closed-loop key-frame decider for :func:`sensorimotor.mirror_align.keyframes.run_keyframes`:
+    E predicts each next key-frame from the current image, the instruction and the previous key-frame;
+    the peak pixel is lifted to the reference height and the height class gives z."""
     device = torch.device(device)
     policy.to(device).eval()
     ids = policy.encode_text([text])
-    queue: list[np.ndarray] = []
+    size = policy.spec.image_size
+    first = start_pixel(size)
 
-    def controller(obs: Mapping[str, np.ndarray]) -> np.ndarray:
-        if not queue:
-            image = torch.from_numpy(np.ascontiguousarray(obs["image"]))[None].to(device)
-            proprio = torch.from_numpy(np.asarray(obs["proprio"], dtype=np.float32))[None].to(device)
-            chunk = policy.act(image, proprio, ids)[0].cpu().numpy()
-            queue.extend(chunk[:execute])
-        return queue.pop(0)
+    def decide(obs: Mapping[str, np.ndarray], k: int, previous: Keyframe) -> Keyframe:
+        if previous.height == START:
+            prev_pixel = first
+        else:
+            prev_pixel = project(np.array([[previous.position[0], previous.position[1], REFERENCE_Z]]), size)[0]
+        inputs = (torch.from_numpy(np.ascontiguousarray(obs["image"]))[None], ids, torch.tensor([k]),
+                  torch.tensor([previous.height]), torch.tensor([float(previous.grip)]),
+                  torch.from_numpy(np.asarray(prev_pixel, np.float32))[None])  # fmt: skip
+        out = policy.predict(*[x.to(device) for x in inputs])
+        height = int(out["height"][0])
+        if height == STOP:
+            return STOP_KEYFRAME
+        x, y, _ = lift(out["pixel"], size)[0]
+        return Keyframe((float(x), float(y), HEIGHTS[height]), float(out["grip"][0]), height)
 
-    return controller
+    return decide
