@@ -47,7 +47,7 @@ def test_rules_need_seeds_and_checks(chapter):
     rules = chapter.CRITERIA
     assert all(r.min_seeds >= 3 and r.kind == "result" for r in rules.values())
     # claims measured on one network say why; 5.7 and the authors'-data claims train three seeds each
-    seeded = {"5.7", "5.1-authors", "5.2-authors", "5.3-authors"}
+    seeded = {"5.1", "5.2", "5.3", "5.4", "5.7", "5.1-authors", "5.2-authors", "5.3-authors"}
     assert all(r.seed_note for k, r in rules.items() if k not in seeded)
     image_claims = {k for k, r in rules.items() if chapter.IMAGE_CHECK in r.checks}
     assert image_claims == {"5.2", "5.3", "5.7", "5.1-authors", "5.2-authors", "5.3-authors"}
@@ -72,8 +72,10 @@ def test_bad_overrides_fail_clearly(chapter, tmp_path):
         chapter.dmbn_config("huge")
     with pytest.raises(ConfigError, match="train_stepz"):
         chapter.dmbn_config("smoke", train_stepz=3)
-    with pytest.raises(ConfigError, match="image_size=64 must be <= render_size=32"):
+    with pytest.raises(ConfigError, match="image_size=64 must be <= render_size x window side"):
         chapter.dmbn_config("smoke", image_size=64)
+    with pytest.raises(ConfigError, match=r"view_window=\(0.5, 0.0, 0.75\)"):
+        chapter.dmbn_config("smoke", view_window=(0.5, 0.0, 0.75))
     with pytest.raises(ConfigError, match="fig5_sizes"):
         chapter.dmbn_config("smoke", fig5_sizes=(4, 50))
     with pytest.raises(ConfigError, match="lr_schedule"):

