@@ -47,15 +47,15 @@ def test_rules_need_seeds_and_checks(chapter):
     rules = chapter.CRITERIA
     assert all(r.min_seeds >= 3 and r.kind == "result" for r in rules.values())
     # claims measured on one network say why; 5.7 and the authors'-data claims train three seeds each
-    seeded = {"5.1", "5.2", "5.3", "5.4", "5.7", "5.1-authors", "5.2-authors", "5.3-authors"}
-    assert all(r.seed_note for k, r in rules.items() if k not in seeded)
+    assert not any(r.seed_note for k, r in rules.items() if k != "5.6")  # every network is trained per seed
+    assert len(chapter.dmbn_config("default").other_angles) >= 8  # 5.5's contrast per side
     image_claims = {k for k, r in rules.items() if chapter.IMAGE_CHECK in r.checks}
     assert image_claims == {"5.2", "5.3", "5.7", "5.1-authors", "5.2-authors", "5.3-authors"}
     # on the authors' data the trivial answer (the mean trajectory) scores a ratio of exactly 1
     assert rules["5.1-authors"].criterion.partly > 1.0
     assert chapter.dmbn_config("default").authors_seeds >= 3
     # partly bars sit above the trivial answers named in config.py's comments
-    assert rules["5.1"].criterion.partly > 0.65 and rules["5.5"].criterion.partly > 0.25
+    assert rules["5.1"].criterion.partly > 0.65 and rules["5.5"].criterion.partly > 0.0  # 5.5: a lift over a control
     assert rules["A-B"].criterion.partly > 0.5
     # a failed instrument check makes a passing value inconclusive; enough seeds and checks judge it
     ok = Seeds({0: 0.3, 1: 0.3, 2: 0.3})

@@ -58,7 +58,8 @@ class DMBNConfig(ChapterConfig):
     fig5_seeds: int = 3  # models per point of Fig. 5, and MVAEs (5.2, 5.3): seeds `seed`.. (<= table1_seeds)
     tsne_fractions: tuple[float, ...] = (0.0, 0.05, 0.25, 1.0)  # of train_steps (paper: 0, 7k .. 150k)
     tsne_states: int = 250  # states encoded for Fig. 7 and the retrieval measure
-    other_angles: tuple[float, ...] = (-0.35, 0.0, 0.35)  # other agent's action angles (its own frame)
+    # other agent's action angles (its own frame): eight, so that a contrast per side is more than a few cases
+    other_angles: tuple[float, ...] = (-0.6, -0.43, -0.26, -0.09, 0.09, 0.26, 0.43, 0.6)
     other_sides: tuple[str, ...] = ("opposite", "left")
     table1_seeds: int = 5  # Image+Joint and Image-only networks, seeds `seed`..; every claim is measured on each (paper: 10)
     disturbance_factor: float = 1.5  # "disturbed": error to nearest training frames > factor x q90 (own test)
@@ -183,10 +184,6 @@ NOT_SIDE_ALONE = AtLeast(0.5)
 JUDGE_CHECK = "video judge names the true outcome of the networks' own test predictions"
 JUDGE_READS = AtLeast(0.8)
 
-ONE_MODEL = (
-    "the claim rests on the one main network (seed 0); three seeds need the compute reallocation of issue 13 "
-    "(Table 1's full-data networks of seeds 1-2 could be evaluated here too)"
-)
 
 CRITERIA = {
     # 5.1: fraction of test interactions whose joints, decoded from one image just before contact
@@ -203,21 +200,22 @@ CRITERIA = {
     # is from the same interaction (any step; pair by pair within one step is printed beside it). Exact
     # chance is about 1/80 (0.016 on seed 0's states), far below the partly bar.
     "5.4": Rule(AtLeast(0.5, partly=0.2), checks={RETRIEVAL_CHECK: BEATS_SHUFFLED}, min_seeds=3),
-    # 5.5: fraction of the other agent's full-view pulls answered with an egocentric (mirror) response.
-    # Partly bar raised from 0.25 to 0.3: a response in a random direction lands "egocentric" (within 45
-    # degrees) with probability 0.25.
-    "5.5": Rule(AtLeast(0.5, partly=0.3), checks={SIDE_CHECK: NOT_SIDE_ALONE}, min_seeds=3, seed_note=ONE_MODEL),
+    # 5.5: the contrast of the paper's claim, per seed: for each side, the share of pulls answered egocentrically
+    # and the share of pushes answered by effect, each minus the share the at-rest control (the same scene
+    # before the other robot moves) scores on the same demonstrations; the smaller of the two lifts, averaged
+    # over the sides. A network that ignores the demonstrator's action scores 0; partly needs a quarter.
+    "5.5": Rule(AtLeast(0.5, partly=0.25), checks={SIDE_CHECK: NOT_SIDE_ALONE}, min_seeds=3),
     # 5.6: fraction of mirror cases whose latent-nearest training interaction responds egocentrically
     # while the pixel-nearest one does not; the latent must carry joint information (5.4's check)
     "5.6": Rule(AtLeast(0.75, partly=0.5), checks={RETRIEVAL_CHECK: BEATS_SHUFFLED}, min_seeds=3,
-                seed_note=ONE_MODEL),
+                seed_note="measured on every seed that gave a mirror response in 5.5; a seed without one has no case"),
     # 5.7: success rate of Image+Joint minus Image-only over seeds x 2 cases (paper 20/20 - 10/20 = 0.5);
     # judged on imagined videos, so both the images and the video judge must pass their checks
     "5.7": Rule(AtLeast(0.25, partly=0.01), checks={IMAGE_CHECK: BEATS_MEAN_IMAGE, JUDGE_CHECK: JUDGE_READS},
                 min_seeds=3),
     # A-B: fraction of novel-configuration demonstrations answered with the right action and direction.
     # Partly bar raised from 0.5 to 0.55: half the demonstrations are grasps, so always lifting scores 0.5.
-    "A-B": Rule(AtLeast(0.8, partly=0.55), checks={MAJORITY_CHECK: BEATS_MAJORITY}, min_seeds=3, seed_note=ONE_MODEL),
+    "A-B": Rule(AtLeast(0.8, partly=0.55), checks={MAJORITY_CHECK: BEATS_MAJORITY}, min_seeds=3),
     # --- the same claims on the authors' released data (ids 0-39 train; the cases are their test conditions,
     # ids 45-49 from tests/test.txt; their validation conditions, ids 40-44, are reported beside). No robot to execute joints on: 5.1 is judged on the decoded
     # joints themselves. Bars follow from the claim, not from any run: "accurately" is read as at most half
