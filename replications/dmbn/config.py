@@ -16,6 +16,9 @@ class DMBNConfig(ChapterConfig):
     # CPU threads for torch; 0 = torch's default. One thread: on this shared 2-core machine two threads
     # ran a training step 7x slower (OpenMP threads fighting other jobs for the cores).
     torch_threads: int = 1
+    # networks trained at once, each in its own process of one thread (the chapter's seeds are independent):
+    # two use both cores of the 2-core machine when the chapter runs alone
+    train_workers: int = 2
     # --- data: our robot's own interactions in the tabletop simulator (Section 4) ---------------
     n_push: int = 50
     n_grasp: int = 50
@@ -78,6 +81,8 @@ class DMBNConfig(ChapterConfig):
     authors_seeds: int = 3  # networks per point (Fig. 5 and the full-data claims), seeds from `seed` on
 
     def validate(self) -> None:
+        if self.train_workers < 0:
+            raise ConfigError(f"train_workers={self.train_workers} must be >= 0 (0 or 1: one network at a time)")
         if self.torch_threads < 0:
             raise ConfigError(f"torch_threads={self.torch_threads} must be >= 0 (0 = torch's default)")
         if self.image_size > self.render_size * self.view_window[2]:
@@ -146,7 +151,7 @@ PROFILES = Profiles(
         authors_steps_per_interaction=60, authors_image_size=128, authors_train_steps=1_000_000,
         authors_batch_size=1, authors_mvae_steps=200 * 80 * 59 // 128,
         authors_fig5_sizes=(10, 20, 40, 80), authors_seeds=5,
-        torch_threads=0,
+        torch_threads=0, train_workers=1,
     ),
 )
 
