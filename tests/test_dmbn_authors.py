@@ -199,3 +199,39 @@ def test_released_pairing_and_stale_frames_of_5_grasp():
     steps = np.abs(np.diff(inter.images.astype(float), axis=0)).mean(axis=(1, 2, 3))
     jump = np.abs(frame(60).astype(float) - inter.images[-1]).mean()
     assert jump > 3 * steps.max()
+
+
+def test_find_authors_data_explicit_auto_env_and_off(tmp_path, monkeypatch):
+    from sensorimotor.dmbn.authors_data import HAND_OUT, find_authors_data
+
+    monkeypatch.delenv("DMBN_AUTHORS_DATA", raising=False)
+    assert find_authors_data(None) is None
+    checkout = tmp_path / "work" / "checkout" / "replications" / "dmbn"
+    checkout.mkdir(parents=True)
+    assert find_authors_data("auto", start=checkout) is None  # nothing handed out: skipped, no error
+    hand_out = tmp_path / "work" / HAND_OUT
+    hand_out.mkdir(parents=True)
+    assert find_authors_data("auto", start=checkout) == hand_out.resolve()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.setenv("DMBN_AUTHORS_DATA", str(elsewhere))
+    assert find_authors_data("auto", start=checkout) == elsewhere.resolve()  # the variable comes first
+    monkeypatch.setenv("DMBN_AUTHORS_DATA", str(tmp_path / "missing"))
+    with pytest.raises(AuthorsDataError, match="DMBN_AUTHORS_DATA"):
+        find_authors_data("auto", start=checkout)
+    assert find_authors_data(str(elsewhere)) == elsewhere.resolve()
+    with pytest.raises(AuthorsDataError, match="not a folder"):
+        find_authors_data(str(tmp_path / "missing"))
+
+
+def test_fingerprint_follows_the_files_not_the_path(authors_repo, tmp_path):
+    import shutil
+
+    from sensorimotor.dmbn.authors_data import fingerprint
+
+    copy = tmp_path / "copy"
+    shutil.copytree(authors_repo.parent.parent, copy)
+    moved = copy / authors_repo.relative_to(authors_repo.parent.parent)
+    assert fingerprint(moved) == fingerprint(authors_repo)
+    (moved / "0" / "grasp" / "joint_0.txt").write_text("1 2 3 4 5 6 7\n")
+    assert fingerprint(moved) != fingerprint(authors_repo)

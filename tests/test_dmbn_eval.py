@@ -146,3 +146,27 @@ def test_constant_answer_and_same_response():
     assert same_response(lift, lift, tol) and same_response(still, still, tol)
     assert not same_response(lift, pushes[0], tol) and not same_response(still, pushes[0], tol)
     assert same_response(pushes[0], pushes[1], tol) and not same_response(pushes[0], pushes[3], tol)
+
+
+def test_joint_readout_recovers_a_linear_code_and_refuses_bad_input():
+    from sensorimotor.dmbn.evaluation import JointReadout, image_latents
+    from sensorimotor.dmbn.training import JointScaler, SequenceData
+
+    class Fake:  # a "network" whose latent names the interaction an image comes from (one-hot)
+        def represent(self, obs, weights):
+            ids = (obs.values["image"].mean(dim=(1, 2, 3)) * 255 / 10).round().long()
+            return torch.nn.functional.one_hot(ids, 12).float()
+
+    g = np.random.default_rng(0)
+    joints = g.normal(size=(12, 3, 2)).astype(np.float32)
+    images = np.broadcast_to((np.arange(12) * 10).astype(np.uint8)[:, None, None, None, None], (12, 3, 2, 2, 3)).copy()
+    data = SequenceData.from_arrays(images, joints, np.linspace(0, 1, 3, dtype=np.float32), JointScaler.fit(joints))
+    readout = JointReadout(ridge=1e-6).fit(Fake(), data)
+    codes = image_latents(Fake(), data.float_images(torch.arange(12), torch.full((12,), 1)), data.t[torch.full((12,), 1)])
+    pred = readout.predict(codes)
+    assert pred.shape == (12, 3, 2)
+    assert np.abs(pred - data.joints.numpy()).max() < 1e-3  # the code names the trajectory: read back exactly
+    with pytest.raises(ValueError, match="do not match"):
+        readout.predict(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="ridge"):
+        JointReadout(ridge=0)

@@ -41,6 +41,8 @@ arrays. The authors' validation and test conditioning steps (``tests/validation.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import os
 import re
 from pathlib import Path
 
@@ -53,10 +55,54 @@ SPLITS = {"train": range(0, 40), "validation": range(40, 45), "test": range(45, 
 JOINT_NAMES = ("shoulder_pan", "shoulder_lift", "elbow", "wrist_1", "wrist_2", "wrist_3", "gripper")
 CONDITION_FILES = {"validation": "validation.txt", "test": "test.txt"}
 MAX_STALE_FRAMES = 40  # the released copy has at most 24; more than this is treated as corrupt
+AUTO = "auto"  # ``find_authors_data``: look where the data usually are
+ENV_VAR = "DMBN_AUTHORS_DATA"  # a path to ``data/data2020`` that ``auto`` takes first
+HAND_OUT = Path("shared") / "dmbn-authors" / "data" / "data2020"  # beside a checkout, as this project hands it out
 
 
 class AuthorsDataError(ValueError):
     """The folder does not hold the authors' layout, or an interaction's files are inconsistent."""
+
+
+def find_authors_data(setting: str | None, start: str | Path = ".") -> Path | None:
+    """The authors' ``data/data2020`` folder that a chapter setting names, or ``None`` when it is off.
+
+    ``None`` turns the authors' data off. ``"auto"`` takes ``$DMBN_AUTHORS_DATA`` if set (it must then
+    exist), else the first ``<ancestor>/shared/dmbn-authors/data/data2020`` above ``start`` (the hand-out
+    folder beside a checkout), else ``None``. Any other string is a path that must exist. A path that does
+    not exist raises :class:`AuthorsDataError` naming it, before any work starts.
+    """
+    if setting is None:
+        return None
+    if setting != AUTO:
+        path = Path(setting).expanduser()
+        if not path.is_dir():
+            raise AuthorsDataError(f"authors_data={setting!r} is not a folder; accepted: the path of the authors' "
+                                   f"data/data2020, {AUTO!r}, or null (off); see replications/dmbn/README.md")
+        return path.resolve()
+    env = os.environ.get(ENV_VAR)
+    if env:
+        path = Path(env).expanduser()
+        if not path.is_dir():
+            raise AuthorsDataError(f"${ENV_VAR}={env!r} is not a folder; point it at the authors' data/data2020")
+        return path.resolve()
+    for folder in (Path(start).resolve(), *Path(start).resolve().parents):
+        if (folder / HAND_OUT).is_dir():
+            return (folder / HAND_OUT).resolve()
+    return None
+
+
+def fingerprint(root: str | Path) -> str:
+    """A short hash of the names and sizes of every file under ``root`` and its ``tests`` folder, for cache
+    keys that follow the data rather than the path they sit at."""
+    root = Path(root)
+    digest = hashlib.sha256()
+    for base in (root, root.parent.parent / "tests"):
+        if not base.is_dir():
+            continue
+        for path in sorted(p for p in base.rglob("*") if p.is_file()):
+            digest.update(f"{path.relative_to(base)}:{path.stat().st_size};".encode())
+    return digest.hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)

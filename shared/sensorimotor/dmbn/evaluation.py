@@ -370,3 +370,58 @@ def missing_modality_errors(
             for target in ("image", "joint"):
                 out[f"{given} -> {target}"][name] = float(trajectory_errors(pred[target], truth[target]).mean())
     return out
+
+
+# ---------------------------------------------------------------------------------------------------
+# one judge for both Table 1 networks: joints read out of the image-conditioned latent
+
+
+def image_latents(model: DMBN, images: torch.Tensor, times: torch.Tensor, device: torch.device | str = "cpu") -> np.ndarray:
+    """The blended representation ``R`` of each single image (vision only), ``(B, latent)``.
+
+    ``images`` float ``(B, 3, H, W)`` in [0, 1]; ``times`` ``(B,)`` normalised times they were taken at.
+    """
+    obs = Observations(times, torch.arange(len(images)), {"image": images}, len(images)).to(device)
+    with torch.no_grad():
+        return model.represent(obs, {"image": 1.0}).cpu().numpy().astype(np.float64)
+
+
+class JointReadout:
+    """A ridge map from a DMBN's image-conditioned latent to a whole joint trajectory (scaled units).
+
+    Fitted on the training interactions, each seen from one image at every one of its steps, it gives an
+    Image-only network (which has no joint decoder) joints to execute, and it reads an Image+Joint
+    network the same way, so both networks of Table 1 are judged by one instrument.
+    """
+
+    def __init__(self, ridge: float = 1.0) -> None:
+        if not ridge > 0:
+            raise ValueError(f"ridge={ridge} must be > 0")
+        self.ridge = ridge
+        self.weights: np.ndarray | None = None
+        self.shape: tuple[int, int] | None = None
+
+    def fit(self, model: DMBN, data: SequenceData, device: torch.device | str = "cpu") -> JointReadout:
+        n, t = data.n, data.steps
+        inter = torch.arange(n).repeat_interleave(t)
+        step = torch.arange(t).repeat(n)
+        codes = np.concatenate([
+            image_latents(model, data.float_images(inter[k : k + 512], step[k : k + 512]), data.t[step[k : k + 512]], device)
+            for k in range(0, n * t, 512)
+        ])
+        target = data.joints.numpy().reshape(n, -1)[inter.numpy()].astype(np.float64)  # the whole trajectory
+        x = np.concatenate([codes, np.ones((len(codes), 1))], axis=1)
+        gram = x.T @ x + self.ridge * np.eye(x.shape[1])
+        self.weights = np.linalg.solve(gram, x.T @ target)
+        self.shape = (t, data.joints.shape[-1])
+        return self
+
+    def predict(self, codes: np.ndarray) -> np.ndarray:
+        """Scaled joint trajectories ``(B, T, D)`` for latents ``(B, latent)``."""
+        if self.weights is None or self.shape is None:
+            raise RuntimeError("JointReadout.predict before fit")
+        codes = np.asarray(codes, dtype=np.float64)
+        if codes.ndim != 2 or codes.shape[1] + 1 != self.weights.shape[0]:
+            raise ValueError(f"codes {codes.shape} do not match a read-out fitted on {self.weights.shape[0] - 1}-d latents")
+        x = np.concatenate([codes, np.ones((len(codes), 1))], axis=1)
+        return (x @ self.weights).reshape(len(codes), *self.shape).astype(np.float32)

