@@ -260,7 +260,12 @@ def test_fit_in_parallel_trains_into_the_cache_with_the_weights_of_sequential_tr
         return lambda: fit_dmbn(spec, data, data_key={"test": 1}, steps=3, batch_size=2, lr=1e-3, seed=seed)
 
     monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / "sequential"))
-    sequential = [job(s)()[0].state_dict() for s in (0, 1)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # the workers train at one thread, as the chapter does (torch_threads = 1)
+    try:
+        sequential = [job(s)()[0].state_dict() for s in (0, 1)]
+    finally:
+        torch.set_num_threads(threads)
     monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / "parallel"))
     assert fit_in_parallel([job(0), job(1)], workers=2) == 2
     loaded = [job(s)() for s in (0, 1)]
