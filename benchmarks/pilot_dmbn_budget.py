@@ -30,20 +30,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
-CROP = (32, 16, 96)  # top, left, side of the window in a 128 px render
-
-
-def pooled(images: np.ndarray, size: int, crop: bool) -> np.ndarray:
-    """Area-average uint8 (..., H, W, 3) frames to ``size``, after the ``CROP`` window when ``crop``."""
-    if crop:
-        top, left, side = CROP
-        images = images[..., top : top + side, left : left + side, :]
-    h = images.shape[-2]
-    x = torch.from_numpy(np.ascontiguousarray(images.reshape(-1, h, h, 3))).permute(0, 3, 1, 2).float()
-    y = F.adaptive_avg_pool2d(x, size).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
-    return y.reshape(*images.shape[:-3], size, size, 3)
+CROP = (0.25, 0.125, 0.75)  # the view window (top, left, side as fractions of the frame): the chapter's `view_window`
 
 
 def load(data: str, size: int, authors: str | None) -> dict[str, np.ndarray]:
@@ -58,11 +46,12 @@ def load(data: str, size: int, authors: str | None) -> dict[str, np.ndarray]:
         d = load_authors_dataset(authors, n_steps=30, image_size=size)
         return dict(images=d["images"], joints=d["joints"], t=d["t"], train=np.flatnonzero(d["split"] == 0),
                     test=np.flatnonzero(d["cond_step"] >= 0), cond=d["cond_step"])
+    from sensorimotor.dmbn.training import network_view
     from sensorimotor.sim.tabletop_dataset import TabletopDatasetConfig, dataset, split_indices
 
     raw = dataset(TabletopDatasetConfig(n_push=50, n_grasp=50, image_size=128, n_steps=30, seed=0), progress=False)
     train, test = split_indices(len(raw["action"]), 0.2, 0)
-    return dict(images=pooled(raw["images"], size, crop=data == "ours-crop"), joints=raw["joints"], t=raw["t"],
+    return dict(images=network_view(raw["images"], size, CROP if data == "ours-crop" else (0.0, 0.0, 1.0)), joints=raw["joints"], t=raw["t"],
                 train=train, test=test, cond=condition_steps(raw["object_pose"], 1))
 
 
