@@ -141,3 +141,16 @@ def test_gap_trend_is_the_slope_over_training_without_step_zero():
     assert gmn_eval.gap_trend(steps, full, missing) == pytest.approx(0.4)
     with pytest.raises(ValueError, match="at least 2 evaluations"):
         gmn_eval.gap_trend([0, 10], [1, 2], [1, 1])
+
+
+def test_scene_mean_reference_gains_only_where_scenes_differ():
+    gen = np.random.default_rng(0)
+    noise = lambda n: 0.05 * gen.standard_normal((n, 15, 4))  # noqa: E731
+    same = 0.5 + noise(400)  # every scene alike: context carries nothing
+    distinct = gen.uniform(0, 1, (400, 1, 4)) + noise(400)  # scenes differ by a constant offset per scene
+    flat = gmn_eval.scene_mean_reference(same[:300], same[300:], 2, 5, 0.1, 0)
+    informative = gmn_eval.scene_mean_reference(distinct[:300], distinct[300:], 2, 5, 0.1, 0)
+    assert abs(flat["mean"]) < 0.5
+    assert informative["lower"] > 10.0  # 4 dims, offset variance 1/12, sigma 0.1: about 15 nats per target
+    with pytest.raises(ValueError, match="n_context"):
+        gmn_eval.scene_mean_reference(same, same, 12, 5, 0.1, 0)

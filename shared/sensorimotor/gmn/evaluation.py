@@ -88,6 +88,38 @@ def context_gain(more: np.ndarray, less: np.ndarray, n_se: float = 3.0) -> dict[
     return {"mean": mean, "se": se, "lower": mean - n_se * se, "n": len(diff)}
 
 
+def scene_mean_reference(
+    train: np.ndarray, test: np.ndarray, n_context: int, n_targets: int, sigma: float, seed: int, n_se: float = 3.0,
+) -> dict[str, float]:  # fmt: skip
+    """What ``n_context`` same-modality pairs buy a predictor that ignores the query (a reference for
+    :func:`same_modality_gain`, not a bound on what a query-aware model can gain).
+
+    ``train`` / ``test`` are senses (N, V, D) on [0, 1]. The predictor shrinks the mean of the context
+    senses towards the training mean per dimension, by the optimal factor B / (B + W / n_context)
+    (B: variance of scene means, W: variance within a scene, both from ``train``), and is scored against
+    the training mean under the models' Gaussian likelihood with std ``sigma``: the paired gain in nats
+    per target pair over the test scenes, as :func:`context_gain` reports it.
+    """
+    if n_context < 1 or n_targets < 1 or n_context + n_targets > train.shape[1]:
+        raise ValueError(f"need 1 <= n_context, n_targets and n_context + n_targets <= {train.shape[1]}, got {n_context}, {n_targets}")
+    train = train.reshape(*train.shape[:2], -1).astype(np.float64)
+    test = test.reshape(*test.shape[:2], -1).astype(np.float64)
+    mean = train.mean(axis=(0, 1))
+    within = train.var(axis=1, ddof=1).mean(axis=0)
+    between = np.maximum(train.mean(axis=1).var(axis=0) - within / train.shape[1], 0.0)
+    shrink = between / np.maximum(between + within / n_context, 1e-12)
+    gen = make_rng(seed, "scene-mean-reference")
+    views = test.shape[1]
+    with_context, without = [], []
+    for scene in test:
+        perm = gen.permutation(views)
+        context, target = scene[perm[:n_context]], scene[perm[views - n_targets:]]
+        pred = mean + shrink * (context.mean(axis=0) - mean)
+        with_context.append(-((target - pred) ** 2).sum() / (2 * sigma**2) / n_targets)
+        without.append(-((target - mean) ** 2).sum() / (2 * sigma**2) / n_targets)
+    return context_gain(np.array(with_context), np.array(without), n_se)
+
+
 def same_modality_gain(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int], target: str,
     n_context: int, n_targets: int, n_samples: int, sigma: float, seed: int, n_se: float = 3.0,
