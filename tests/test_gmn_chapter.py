@@ -62,6 +62,9 @@ def test_claim_rules_are_fixed_in_the_config(chapter):
         checks = getattr(chapter, name).checks
         assert sum("context gain −" in check for check in checks) == 4
         assert sum("context gain / seed sd" in check for check in checks) == 4
+    fig1 = chapter.FIG1_IOU_GAIN.checks  # Fig. 1 is about APoE: its context checks on both modalities, both kinds
+    assert set(fig1) == {f(m, mod) for f in (chapter.context_check, chapter.seed_noise_check) for m in ("APoE",)
+                         for mod in chapter.M2_MODALITIES}  # fmt: skip
     for name in ("FIG3_EQ2_WINS", "FIG4_EQ2_ACCURACY_GAIN", "FIG5_EQ2_GAP_DIFFERENCE"):  # checks of the eq. 2 view itself
         assert any(chapter.EQ2 in check for check in getattr(chapter, name).checks)
     assert sum("above chance" in check for check in chapter.FIG4_ACCURACY_GAIN.checks) == 6

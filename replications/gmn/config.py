@@ -86,7 +86,10 @@ FIG3_APOE_WINS = Rule(AtLeast(0.8, partly=0.55), checks=M2_CONTEXT_CHECKS, min_s
 FIG3_EQ2_WINS = Rule(AtLeast(0.8, partly=0.55), checks=M2_EQ2_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
 # Fig. 1: haptic contexts give the sampled images the object's shape: silhouette IoU with one image +
 # all haptic contexts minus IoU with the one image alone (mean over test scenes, views, samples).
-FIG1_IOU_GAIN = Rule(AtLeast(0.05, partly=0.02), min_seeds=3, seed_note=SEED_NOTE)
+# Checks (added in the second pass, before the run that judged it; they can only make the verdict
+# inconclusive): APoE's context-use checks on image and haptic targets, the model the claim is about.
+FIG1_IOU_GAIN = Rule(AtLeast(0.05, partly=0.02), checks=context_checks(("APoE",), M2_MODALITIES), min_seeds=3,
+                     seed_note=SEED_NOTE)
 # Fig. 4: mean accuracy gain of APoE over the baseline over the three context kinds (I, H, H+I) and
 # all context counts. Paper: APoE above the baseline everywhere. The partly bar was 0.0, what two
 # equal models score; raised just above it to 0.01.
@@ -135,7 +138,7 @@ class GMNConfig(ChapterConfig):
     n_parts: tuple[int, ...] = (5,)  # Shepard-Metzler objects with 5 parts (Section 4)
     classify_parts: tuple[int, ...] = (4, 6)  # unseen 4- and 6-part objects for classification (authors' README)
     workers: int = 1  # processes generating scenes
-    train_processes: int = 1  # models trained at the same time, one per worker process
+    train_processes: int = 2  # models trained at the same time, one per worker process (2: both cores of the machine)
     torch_threads: int = 1  # 0 = torch's default; 1 avoids OpenMP spin-wait stalls on a shared 2-core machine
     # --- model (GMNArch) -------------------------------------------------------------------------
     r_channels: int = 32
@@ -149,7 +152,7 @@ class GMNConfig(ChapterConfig):
     renderer_kernel: int = 3
     # --- training (M = 2 models: Fig. 1, 3, 4) ---------------------------------------------------
     n_seeds: int = 3  # training seeds per M = 2 model: seed, seed + 1, ...
-    train_steps: int = 1300  # sized by the pilot (benchmarks/bench_gmn_pilot.py) to fit the hour
+    train_steps: int = 3400  # sized by the pilot (benchmarks/bench_gmn_pilot.py) and two workers to fit the hour
     batch_size: int = 8
     lr: float = 1e-3
     max_context: int = 14
