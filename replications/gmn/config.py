@@ -26,6 +26,9 @@ CONTEXT_GAIN_NATS = 10.0
 CONTEXT_GAIN_SE = 3.0
 CONTEXT_GAIN_VIEWS = 2
 CONTEXT_GAIN = AtLeast(CONTEXT_GAIN_NATS, over_seeds="every-seed")
+# The chapter passes both per-seed checks (this one and ABOVE_CHANCE) as their lowest seed's value: the same
+# rule ("in every seed" holds exactly when the lowest seed passes), and the verdict box shows the value it
+# judges (for a per-seed value it would show the mean over seeds).
 CONTEXT_SEED_RATIO = 3.0
 CONTEXT_OVER_SEED_NOISE = AtLeast(CONTEXT_SEED_RATIO, over_seeds="mean")  # the value is already a ratio over seeds
 # Instrument check "classification above chance" (Fig. 4): each model's accuracy with each context kind
@@ -37,15 +40,14 @@ SEED_NOTE = (
     "Three training seeds per model at the default profile (seeds seed, seed+1, seed+2; `-p n_seeds=N` trains more)."
 )
 MISSING_SEED_NOTE = (
-    "The eight-modality models of Fig. 5 (four per seed) get fewer seeds than the rules need at the default profile "
-    "(`missing_seeds`): with three seeds of the two-modality models they do not fit the chapter's hour on the 2-core "
-    "machine. `-p missing_seeds=3` trains the rest."
+    "Three training seeds per eight-modality model at the default profile (seeds seed, seed+1, seed+2; "
+    "`-p missing_seeds=N` trains more)."
 )
 
 
 def context_check(model: str, modality: str) -> str:
     """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets."""
-    return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE (nats)"
+    return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE, lowest seed (nats)"
 
 
 def seed_noise_check(model: str, modality: str) -> str:
@@ -55,7 +57,7 @@ def seed_noise_check(model: str, modality: str) -> str:
 
 def chance_check(model: str, context: str) -> str:
     """The name of the above-chance check for ``model`` classifying with ``context`` (I, H, H+I)."""
-    return f"{model} {context} accuracy above chance (SE)"
+    return f"{model} {context} accuracy above chance, lowest seed (SE)"
 
 
 def context_checks(models: tuple[str, ...], modalities) -> dict:
@@ -176,14 +178,14 @@ class GMNConfig(ChapterConfig):
     silhouette_scenes: int = 32
     silhouette_threshold: float = 0.1
     # --- Fig. 4: classification ------------------------------------------------------------------
-    classify_groups: int = 5  # groups of classify_group_size candidates: 50 trials per cell and seed
+    classify_groups: int = 10  # groups of classify_group_size candidates: 100 trials per cell and seed
     classify_group_size: int = 10
     classify_counts: tuple[int, ...] = (1, 5)
     classify_targets: int = 5  # held-out pairs per modality (the authors: the last 5 views)
     classify_samples: int = 4  # importance samples of the posterior per candidate (the authors: 50)
     # --- Fig. 5: missing modalities (M = 8) --------------------------------------------------------
     missing_modalities: int = 8
-    missing_seeds: int = 1
+    missing_seeds: int = 3
     missing_train_steps: int = 400
     missing_batch_size: int = 4
     missing_max_targets: int = 3  # targets per modality (8 modalities: 24 per scene); the authors: all remaining
@@ -243,7 +245,7 @@ PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lst
 
 PROFILES = Profiles(
     smoke=GMNConfig(
-        n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2,
+        n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
         draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, n_seeds=1, train_steps=6, batch_size=4,
         max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
         density_extra=(0, 2), eval_samples=2, generation_queries=3, generation_samples=2, silhouette_scenes=3,
