@@ -2,8 +2,9 @@
 
 Trains the baseline and APoE on the chapter's scenes and, every ``--every`` steps, measures the
 same-modality context gain (log-likelihood of test targets with 2 same-modality context pairs minus
-with none, nats per target pair, mean ± SE over test scenes) for image and haptic targets, and APoE's
-haptics -> image gain with the authors' product and with eq. 2. Prints one line per checkpoint.
+with none, nats per target pair, mean ± SE over test scenes) for image and haptic targets, the
+cross-modal gains from 7 pairs of the other modality (haptics -> image, also with APoE's eq. 2 product,
+and image -> haptics). Prints one line per checkpoint.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_gmn_pilot.py --steps 3000 --every 500 --batch 8
 """
@@ -31,6 +32,9 @@ def gains(model: GMN, data, mods, ids, samples: int, sigma: float) -> dict[str, 
     ll = ev.cross_modal_density(model, data, mods, ids, "haptic", "image", (0, 7), (0,), 5, samples, sigma, 0, per_scene=True)
     g = ev.context_gain(ll[0, 0, 1], ll[0, 0, 0])
     out["image<-7haptic"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
+    ll = ev.cross_modal_density(model, data, mods, ids, "image", "haptic", (0, 7), (0,), 5, samples, sigma, 0, per_scene=True)
+    g = ev.context_gain(ll[0, 0, 1], ll[0, 0, 0])
+    out["haptic<-7image"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
     nll = ev.masked_nll(model, data, mods, ids, np.ones((len(ids), 2), bool), 14, 15, sigma, 0)
     out["test -elbo/dim"] = f"{nll:.3f}"
     ctx, tgt = training_batch(data, mods, ids[:16], np.random.default_rng(0), 2, 5)
@@ -51,6 +55,7 @@ def main() -> None:
     p.add_argument("--every", type=int, default=500)
     p.add_argument("--batch", type=int, default=8)
     p.add_argument("--width", type=int, default=32)
+    p.add_argument("--haptic-hidden", type=int, default=128)
     p.add_argument("--draw", type=int, default=4)
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--targets", type=int, default=15)
@@ -68,7 +73,7 @@ def main() -> None:
     print(f"scenes {time.perf_counter() - t0:.0f} s", flush=True)
     mods = modality_split(2, a.size)
     arch = GMNArch(r_channels=a.width, lstm_channels=a.width, draw_steps=a.draw, tower_channels=a.width,
-                   core_kernel=3, renderer_kernel=3)
+                   haptic_hidden=a.haptic_hidden, core_kernel=3, renderer_kernel=3)
     ids = np.arange(a.test)
     for scheme in a.schemes.split(","):
         torch.manual_seed(0)
