@@ -36,6 +36,10 @@ def test_profiles_load_and_validate(chapter):
         GMNArch(**cfg.arch_dict())
     paper = chapter.gmn_config("paper")
     assert paper.image_size == 64 and paper.draw_steps == 12 and paper.r_channels == 256 and paper.lstm_channels == 64
+    assert paper.opposite and paper.sigma_start == paper.sigma_end == 1.0 and paper.lr == 1e-4 and paper.grad_clip == 0.25
+    assert chapter.gmn_config("default").seeds() == [0, 1, 2]
+    with pytest.raises(ConfigError, match="n_seeds=0"):
+        chapter.gmn_config("smoke", n_seeds=0)
     assert chapter.gmn_config("smoke", train_steps=3).train_steps == 3
     with pytest.raises(ConfigError, match="unknown override"):
         chapter.gmn_config("smoke", bogus=1)
@@ -46,18 +50,34 @@ def test_profiles_load_and_validate(chapter):
 
 
 def test_claim_rules_are_fixed_in_the_config(chapter):
-    for name in ("FIG3_APOE_WINS", "FIG1_IOU_GAIN", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE", "SPACE_PARAM_DEVIATION",
-                 "TIME_RATIO_M14"):  # fmt: skip
+    compared = ("FIG3_APOE_WINS", "FIG3_EQ2_WINS", "FIG4_ACCURACY_GAIN", "FIG4_EQ2_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE",
+                "FIG5_EQ2_GAP_DIFFERENCE")  # fmt: skip
+    for name in (*compared, "FIG1_IOU_GAIN", "SPACE_PARAM_DEVIATION", "TIME_RATIO_M14"):
         rule = getattr(chapter, name)
         assert isinstance(rule, Rule) and rule.criterion.describe()
-    trained = ("FIG3_APOE_WINS", "FIG1_IOU_GAIN", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE")
-    for name in trained:
+    for name in (*compared, "FIG1_IOU_GAIN"):
         rule = getattr(chapter, name)
         assert rule.min_seeds == 3 and rule.seed_note and rule.kind == "result"
-    for name in ("FIG3_APOE_WINS", "FIG4_ACCURACY_GAIN", "FIG5_GAP_DIFFERENCE"):  # the models must use their context
-        assert sum("context gain" in check for check in getattr(chapter, name).checks) == 4
+    for name in compared:  # both models must use their context, on both modalities, by both checks
+        checks = getattr(chapter, name).checks
+        assert sum("context gain −" in check for check in checks) == 4
+        assert sum("context gain / seed sd" in check for check in checks) == 4
+    fig1 = chapter.FIG1_IOU_GAIN.checks  # Fig. 1 is about APoE: its context checks on both modalities, both kinds
+    assert set(fig1) == {f(m, mod) for f in (chapter.context_check, chapter.seed_noise_check) for m in ("APoE",)
+                         for mod in chapter.M2_MODALITIES}  # fmt: skip
+    for name in ("FIG3_EQ2_WINS", "FIG4_EQ2_ACCURACY_GAIN", "FIG5_EQ2_GAP_DIFFERENCE"):  # checks of the eq. 2 view itself
+        assert any(chapter.EQ2 in check for check in getattr(chapter, name).checks)
     assert sum("above chance" in check for check in chapter.FIG4_ACCURACY_GAIN.checks) == 6
     assert chapter.SPACE_PARAM_DEVIATION.kind == "consistency" and chapter.TIME_RATIO_M14.kind == "result"
+
+
+def test_seed_noise_check_needs_a_gain_several_times_its_seed_spread(chapter):
+    name = chapter.seed_noise_check("APoE", "image")
+    rule = Rule(AtLeast(0.0), checks={name: chapter.CONTEXT_OVER_SEED_NOISE})
+    ratio = lambda gains: float(np.mean(gains) / np.std(gains, ddof=1))  # noqa: E731
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: ratio([30.0, 10.0, 50.0])}).verdict == "inconclusive"
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: ratio([30.0, 28.0, 33.0])}).verdict == "reproduced"
+    assert Claim("x", "s", "t", 1, 1.0, rule, checks={name: float("nan")}).verdict == "inconclusive"  # one seed
 
 
 def test_context_use_check_passes_only_a_clear_gain(chapter):
@@ -89,7 +109,8 @@ def test_paper_profile_models_take_one_training_step_on_cpu(chapter, scheme):
     assert count_parameters(model) > 50e6
     before = [p.detach().clone() for p in model.parameters()]
     spec = dataclasses.replace(
-        TrainSpec(steps=1, lr=cfg.lr, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end, grad_clip=cfg.grad_clip),
+        TrainSpec(steps=1, lr=cfg.lr, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end, grad_clip=cfg.grad_clip,
+                  opposite=cfg.opposite),
         batch_size=1, max_context=1, max_targets=1,
     )  # fmt: skip
     hist = train_gmn(model, data, mods, spec, progress=False)

@@ -12,54 +12,86 @@ from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
 # ----------------------------------------------------------------------------------------------------
 # Claim rules (written before running; never tuned afterwards)
 # ----------------------------------------------------------------------------------------------------
-# Instrument check "the models use their context": for each compared model and each target modality
-# family (image, haptics), the log-likelihood of test targets with CONTEXT_GAIN_VIEWS same-modality
-# context pairs minus with none (paired per test scene, nats per target pair; the Fig. 3 estimate with
-# no source-modality context). The check value is the gain's lower confidence bound, mean minus
-# CONTEXT_GAIN_SE standard errors over test scenes, and it must reach CONTEXT_GAIN_NATS: the effect is
-# at least 10 nats (the context makes the targets e^10 times more likely: information, whatever the
-# target's dimension) *and* three standard errors clear of that. Chosen before seeing any gain larger
-# than ~1 nat (the committed run: 1.0-1.1 nats of ~2700 for two extra images).
+# Instrument check "the models use their context" (two parts, for every compared model and one image
+# and one haptic target modality):
+# (1) per seed, the log-likelihood of test targets with CONTEXT_GAIN_VIEWS same-modality context pairs
+#     minus with none (paired per test scene, nats per target pair; the Fig. 3 estimate with no
+#     source-modality context), as its lower confidence bound mean - CONTEXT_GAIN_SE standard errors over
+#     test scenes, must reach CONTEXT_GAIN_NATS in every seed: the context makes the targets at least e^10
+#     times more likely, three standard errors clear of that. Chosen before seeing any gain larger than
+#     ~1 nat (the first pass: 1.0-1.1 nats of ~2700 for two extra images).
+# (2) the gain must be at least CONTEXT_SEED_RATIO times its seed noise: mean over training seeds divided
+#     by the standard deviation over seeds (issue 14; fixed before the second pass's pilot).
 CONTEXT_GAIN_NATS = 10.0
 CONTEXT_GAIN_SE = 3.0
 CONTEXT_GAIN_VIEWS = 2
 CONTEXT_GAIN = AtLeast(CONTEXT_GAIN_NATS, over_seeds="every-seed")
+# The chapter passes both per-seed checks (this one and ABOVE_CHANCE) as their lowest seed's value: the same
+# rule ("in every seed" holds exactly when the lowest seed passes), and the verdict box shows the value it
+# judges (for a per-seed value it would show the mean over seeds).
+CONTEXT_SEED_RATIO = 3.0
+CONTEXT_OVER_SEED_NOISE = AtLeast(CONTEXT_SEED_RATIO, over_seeds="mean")  # the value is already a ratio over seeds
 # Instrument check "classification above chance" (Fig. 4): each model's accuracy with each context kind
 # (I, H, H+I) at the largest context count, in binomial standard errors above chance 1/k:
-# (acc - 1/k) / sqrt((1/k)(1 - 1/k) / trials) >= 3.
+# (acc - 1/k) / sqrt((1/k)(1 - 1/k) / trials) >= 3, in every seed.
 ABOVE_CHANCE_SE = 3.0
 ABOVE_CHANCE = AtLeast(ABOVE_CHANCE_SE, over_seeds="every-seed")
 SEED_NOTE = (
-    "One training seed per model at the default profile: the six models take about 22 of the chapter's 27 "
-    "minutes on the 2-core machine, so three seeds would nearly triple the run. The GMN second pass (issue 14) "
-    "reallocates compute (smaller images, more steps, several seeds); `-p seed=N` runs another seed."
+    "Three training seeds per model at the default profile (seeds seed, seed+1, seed+2; `-p n_seeds=N` trains more)."
+)
+MISSING_SEED_NOTE = (
+    "Three training seeds per eight-modality model at the default profile (seeds seed, seed+1, seed+2; "
+    "`-p missing_seeds=N` trains more)."
 )
 
 
 def context_check(model: str, modality: str) -> str:
-    """The name of the context-use check for ``model`` (e.g. "APoE") on ``modality`` targets."""
-    return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE (nats)"
+    """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets."""
+    return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE, lowest seed (nats)"
+
+
+def seed_noise_check(model: str, modality: str) -> str:
+    """The name of the context-use check (2): the gain over its seed standard deviation."""
+    return f"{model} {modality} context gain / seed sd"
 
 
 def chance_check(model: str, context: str) -> str:
     """The name of the above-chance check for ``model`` classifying with ``context`` (I, H, H+I)."""
-    return f"{model} {context} accuracy above chance (SE)"
+    return f"{model} {context} accuracy above chance, lowest seed (SE)"
 
 
+def context_checks(models: tuple[str, ...], modalities) -> dict:
+    """Both context-use checks for every model and target modality."""
+    out = {}
+    for m in models:
+        for mod in modalities:
+            out[context_check(m, mod)] = CONTEXT_GAIN
+            out[seed_noise_check(m, mod)] = CONTEXT_OVER_SEED_NOISE
+    return out
+
+
+EQ2 = "APoE (eq. 2)"  # the same trained APoE, its product over the context modalities and N(0, I) (test time)
 M2_MODELS = ("baseline", "APoE")
 M2_MODALITIES = ("image", "haptics")  # M = 2 modalities: whole image, whole hand
 M8_MODALITIES = {"image (left R)": "image_left_r", "haptics (a)": "haptic_a"}  # M = 8: one image, one haptic modality
 CLASSIFY_CONTEXTS = ("I", "H", "H+I")
-M2_CONTEXT_CHECKS = {context_check(m, mod): CONTEXT_GAIN for m in M2_MODELS for mod in M2_MODALITIES}
-M8_CONTEXT_CHECKS = {context_check(m, mod): CONTEXT_GAIN for m in M2_MODELS for mod in M8_MODALITIES}
+M2_CONTEXT_CHECKS = context_checks(M2_MODELS, M2_MODALITIES)
+M2_EQ2_CONTEXT_CHECKS = context_checks(("baseline", EQ2), M2_MODALITIES)
+M8_CONTEXT_CHECKS = context_checks(M2_MODELS, M8_MODALITIES)
+M8_EQ2_CONTEXT_CHECKS = context_checks(("baseline", EQ2), M8_MODALITIES)
 
 # Fig. 3: fraction of the curve points (3 panels x context counts x extra-context lines) where APoE
-# assigns a higher log-likelihood to the targets than the baseline. Paper: every point. The partly bar
-# was 0.5, what a coin flip scores; raised just above it to 0.55.
+# assigns a higher log-likelihood to the targets than the baseline, per seed. Paper: every point. The
+# partly bar was 0.5, what a coin flip scores; raised just above it to 0.55.
 FIG3_APOE_WINS = Rule(AtLeast(0.8, partly=0.55), checks=M2_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
+# The same for the paper's eq. 2 product (the trained APoE's experts of the context modalities only).
+FIG3_EQ2_WINS = Rule(AtLeast(0.8, partly=0.55), checks=M2_EQ2_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
 # Fig. 1: haptic contexts give the sampled images the object's shape: silhouette IoU with one image +
 # all haptic contexts minus IoU with the one image alone (mean over test scenes, views, samples).
-FIG1_IOU_GAIN = Rule(AtLeast(0.05, partly=0.02), min_seeds=3, seed_note=SEED_NOTE)
+# Checks (added in the second pass, before the run that judged it; they can only make the verdict
+# inconclusive): APoE's context-use checks on image and haptic targets, the model the claim is about.
+FIG1_IOU_GAIN = Rule(AtLeast(0.05, partly=0.02), checks=context_checks(("APoE",), M2_MODALITIES), min_seeds=3,
+                     seed_note=SEED_NOTE)
 # Fig. 4: mean accuracy gain of APoE over the baseline over the three context kinds (I, H, H+I) and
 # all context counts. Paper: APoE above the baseline everywhere. The partly bar was 0.0, what two
 # equal models score; raised just above it to 0.01.
@@ -68,11 +100,22 @@ FIG4_ACCURACY_GAIN = Rule(
     checks={**M2_CONTEXT_CHECKS, **{chance_check(m, c): ABOVE_CHANCE for m in M2_MODELS for c in CLASSIFY_CONTEXTS}},
     min_seeds=3, seed_note=SEED_NOTE,
 )  # fmt: skip
-# Fig. 5: generalisation gap (val_full - val_missing, negative ELBO in nats per target dimension) of
-# the baseline minus that of APoE. Paper: APoE generalises to unseen combinations, the baseline overfits.
-# The partly bar was 0.0, what two equal models score; raised just above it to 0.01. The checks are
-# those of the setting's own M = 8 models.
-FIG5_GAP_DIFFERENCE = Rule(AtLeast(0.05, partly=0.01), checks=M8_CONTEXT_CHECKS, min_seeds=3, seed_note=SEED_NOTE)
+FIG4_EQ2_ACCURACY_GAIN = Rule(
+    AtLeast(0.03, partly=0.01),
+    checks={**M2_EQ2_CONTEXT_CHECKS,
+            **{chance_check(m, c): ABOVE_CHANCE for m in ("baseline", EQ2) for c in CLASSIFY_CONTEXTS}},
+    min_seeds=3, seed_note=SEED_NOTE,
+)  # fmt: skip
+# Fig. 5: the paper's effect is the baseline's generalisation gap (val_full - val_missing, negative ELBO
+# in nats per target dimension) growing over training while APoE's does not. Value: the growth of the
+# gap over the run (least-squares slope of the gap against the fraction of training, over the
+# evaluations after step 0) of the baseline minus that of APoE. First pass: the gap difference at the last
+# step, with the same bars (0.05; partly 0.01, raised from 0.0, what two equal models score). The checks
+# are those of the setting's own M = 8 models.
+FIG5_GAP_DIFFERENCE = Rule(AtLeast(0.05, partly=0.01), checks=M8_CONTEXT_CHECKS, min_seeds=3, seed_note=MISSING_SEED_NOTE)
+FIG5_EQ2_GAP_DIFFERENCE = Rule(
+    AtLeast(0.05, partly=0.01), checks=M8_EQ2_CONTEXT_CHECKS, min_seeds=3, seed_note=MISSING_SEED_NOTE
+)
 # Space: largest relative deviation of our paper-architecture parameter counts from the paper's
 # (PoE/APoE for M = 5 and 14: 53M/29M and 131M/51M). True by construction (the architecture was built
 # to the authors' code, and a unit test enforces the counts): a consistency check, not a result.
@@ -89,15 +132,15 @@ PAPER_IMAGE_SIZE = {5: 64, 14: 48}  # authors' scripts: M = 14 uses 48x48 images
 @dataclass(frozen=True)
 class GMNConfig(ChapterConfig):
     # --- scenes (MESE stand-in) --------------------------------------------------------------------
-    n_train_scenes: int = 2000
+    n_train_scenes: int = 3000
     n_test_scenes: int = 128
     n_views: int = 15  # views and haptic episodes per scene (Section 4)
-    image_size: int = 32
+    image_size: int = 16
     supersample: int = 2
     n_parts: tuple[int, ...] = (5,)  # Shepard-Metzler objects with 5 parts (Section 4)
     classify_parts: tuple[int, ...] = (4, 6)  # unseen 4- and 6-part objects for classification (authors' README)
-    workers: int = 2  # processes generating scenes
-    train_processes: int = 2  # models trained at the same time, one per worker process
+    workers: int = 1  # processes generating scenes
+    train_processes: int = 2  # models trained at the same time, one per worker process (2: both cores of the machine)
     torch_threads: int = 1  # 0 = torch's default; 1 avoids OpenMP spin-wait stalls on a shared 2-core machine
     # --- model (GMNArch) -------------------------------------------------------------------------
     r_channels: int = 32
@@ -110,21 +153,23 @@ class GMNConfig(ChapterConfig):
     core_kernel: int = 3
     renderer_kernel: int = 3
     # --- training (M = 2 models: Fig. 1, 3, 4) ---------------------------------------------------
-    train_steps: int = 1000
+    n_seeds: int = 3  # training seeds per M = 2 model: seed, seed + 1, ...
+    train_steps: int = 3400  # sized by the pilot (benchmarks/bench_gmn_pilot.py) and two workers to fit the hour
     batch_size: int = 8
     lr: float = 1e-3
     max_context: int = 14
-    max_targets: int = 4
+    max_targets: int = 15  # targets per modality and scene: 15 = all remaining views (the authors)
+    opposite: bool = True  # each batch doubled with context and target swapped (the authors' --add-opposite)
     sigma_start: float = 0.2
     sigma_end: float = 0.1
     sigma_anneal: float = 0.5
     grad_clip: float = 1.0
     # --- Fig. 3: cross-modal density estimation ----------------------------------------------------
-    density_scenes: int = 24
+    density_scenes: int = 100
     density_counts: tuple[int, ...] = (0, 1, 3, 7, 14)
     density_extra: tuple[int, ...] = (0, 2)  # extra target-modality contexts (0 = fully cross-modal)
     density_targets: int = 5
-    eval_samples: int = 4  # importance samples of z per estimate
+    eval_samples: int = 4  # importance samples of z (posterior proposal) per estimate (the authors: 50)
     # --- Fig. 1: cross-modal generation --------------------------------------------------------------
     generation_queries: int = 6
     generation_samples: int = 3
@@ -133,19 +178,22 @@ class GMNConfig(ChapterConfig):
     silhouette_scenes: int = 32
     silhouette_threshold: float = 0.1
     # --- Fig. 4: classification ------------------------------------------------------------------
-    classify_groups: int = 4
+    classify_groups: int = 10  # groups of classify_group_size candidates: 100 trials per cell and seed
     classify_group_size: int = 10
-    classify_counts: tuple[int, ...] = (1, 3, 8)
-    classify_targets: int = 1  # held-out pairs per modality
+    classify_counts: tuple[int, ...] = (1, 5)
+    classify_targets: int = 5  # held-out pairs per modality (the authors: the last 5 views)
+    classify_samples: int = 4  # importance samples of the posterior per candidate (the authors: 50)
     # --- Fig. 5: missing modalities (M = 8) --------------------------------------------------------
     missing_modalities: int = 8
-    missing_train_steps: int = 600
+    missing_seeds: int = 3
+    missing_train_steps: int = 400
     missing_batch_size: int = 4
-    missing_max_targets: int = 3
+    missing_max_targets: int = 3  # targets per modality (8 modalities: 24 per scene); the authors: all remaining
+    missing_mask_targets: bool = False  # False: a missing modality is hidden from the context only (the authors)
     missing_limited_sizes: tuple[int, ...] = (1, 2)  # modalities per training scene, Fig. 5(a)
     missing_opposite_sizes: tuple[int, ...] = (7, 8)  # Fig. 5(b)
     missing_eval_scenes: int = 32
-    missing_eval_points: int = 4  # evaluations along training (plus the end)
+    missing_eval_points: int = 4  # evaluations along training after step 0 (the last at the end)
     # --- space and time --------------------------------------------------------------------------
     spacetime_modalities: tuple[int, ...] = (5, 14)
     spacetime_batch: int = 4
@@ -167,11 +215,27 @@ class GMNConfig(ChapterConfig):
             )
         if self.image_size % 8:
             raise ConfigError(f"image_size must be a multiple of 8, got {self.image_size}")
+        for name in ("n_seeds", "missing_seeds", "classify_samples", "eval_samples"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.density_scenes > self.n_test_scenes or self.missing_eval_scenes > self.n_test_scenes:
+            raise ConfigError(
+                f"density_scenes={self.density_scenes} and missing_eval_scenes={self.missing_eval_scenes} must not "
+                f"exceed n_test_scenes={self.n_test_scenes}"
+            )
 
     def arch_dict(self) -> dict[str, int]:
         names = ("r_channels", "lstm_channels", "z_channels", "draw_steps", "decoder_channels", "tower_channels",
                  "haptic_hidden", "core_kernel", "renderer_kernel")  # fmt: skip
         return {n: getattr(self, n) for n in names}
+
+    def seeds(self) -> list[int]:
+        """The training seeds of the M = 2 models."""
+        return [self.seed + i for i in range(self.n_seeds)]
+
+    def missing_seed_list(self) -> list[int]:
+        """The training seeds of the M = 8 models."""
+        return [self.seed + i for i in range(self.missing_seeds)]
 
 
 PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lstm, nz, steps, nc_enc, tower, haptic
@@ -181,29 +245,29 @@ PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lst
 
 PROFILES = Profiles(
     smoke=GMNConfig(
-        n_train_scenes=48, n_test_scenes=16, image_size=16, workers=1, train_processes=1, r_channels=8, lstm_channels=8, z_channels=2,
-        draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, train_steps=6, batch_size=4,
-        max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4), density_extra=(0, 2), eval_samples=2,
-        generation_queries=3, generation_samples=2, silhouette_scenes=3, classify_groups=1,
-        classify_group_size=4, classify_counts=(1, 4), missing_train_steps=4, missing_eval_scenes=4,
-        missing_eval_points=1, spacetime_batch=2, spacetime_repeats=1,
+        n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
+        draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, n_seeds=1, train_steps=6, batch_size=4,
+        max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
+        density_extra=(0, 2), eval_samples=2, generation_queries=3, generation_samples=2, silhouette_scenes=3,
+        classify_groups=1, classify_group_size=4, classify_counts=(1, 4), classify_targets=2, classify_samples=2,
+        missing_train_steps=4, missing_eval_scenes=4, missing_eval_points=2, spacetime_batch=2, spacetime_repeats=1,
     ),  # fmt: skip
     default=GMNConfig(),
     paper=GMNConfig(
         n_train_scenes=100_000,  # MESE's scene count is not given in the paper; GQN-scale guess
         n_test_scenes=1000,
         torch_threads=0,
-        train_processes=1,
         image_size=64,  # Section 4: 64x64 RGB images
         **PAPER_ARCH,
         train_steps=83_334,  # authors' scripts: 10 epochs, batch 12 (83k steps at 100k scenes)
         batch_size=12,
-        lr=1e-4,
-        max_targets=15,  # all remaining views are targets
-        sigma_start=2.0,  # GQN's annealing of the pixel std, 2.0 -> 0.7
-        sigma_end=0.7,
-        sigma_anneal=1.0,
+        lr=1e-4,  # authors' scripts: --lr 0.0001 --clip 0.25 --add-opposite
         grad_clip=0.25,
+        max_targets=15,  # all remaining views are targets
+        opposite=True,
+        sigma_start=1.0,  # authors' scripts leave the likelihood's std at the model's default, 1.0 (no annealing)
+        sigma_end=1.0,
+        sigma_anneal=1.0,
         density_scenes=1000,
         density_counts=tuple(range(16)),
         density_extra=(0, 1, 2, 5),
@@ -212,6 +276,8 @@ PROFILES = Profiles(
         classify_groups=100,
         classify_counts=(1, 2, 3, 4, 5),  # authors' script: 0..5 contexts
         classify_targets=5,  # authors' script: the last 5 views of each modality
+        classify_samples=50,
+        missing_seeds=3,
         missing_train_steps=83_334,
         missing_batch_size=12,
         missing_max_targets=15,

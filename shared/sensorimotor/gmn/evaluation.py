@@ -88,6 +88,38 @@ def context_gain(more: np.ndarray, less: np.ndarray, n_se: float = 3.0) -> dict[
     return {"mean": mean, "se": se, "lower": mean - n_se * se, "n": len(diff)}
 
 
+def scene_mean_reference(
+    train: np.ndarray, test: np.ndarray, n_context: int, n_targets: int, sigma: float, seed: int, n_se: float = 3.0,
+) -> dict[str, float]:  # fmt: skip
+    """What ``n_context`` same-modality pairs buy a predictor that ignores the query (a reference for
+    :func:`same_modality_gain`, not a bound on what a query-aware model can gain).
+
+    ``train`` / ``test`` are senses (N, V, D) on [0, 1]. The predictor shrinks the mean of the context
+    senses towards the training mean per dimension, by the optimal factor B / (B + W / n_context)
+    (B: variance of scene means, W: variance within a scene, both from ``train``), and is scored against
+    the training mean under the models' Gaussian likelihood with std ``sigma``: the paired gain in nats
+    per target pair over the test scenes, as :func:`context_gain` reports it.
+    """
+    if n_context < 1 or n_targets < 1 or n_context + n_targets > train.shape[1]:
+        raise ValueError(f"need 1 <= n_context, n_targets and n_context + n_targets <= {train.shape[1]}, got {n_context}, {n_targets}")
+    train = train.reshape(*train.shape[:2], -1).astype(np.float64)
+    test = test.reshape(*test.shape[:2], -1).astype(np.float64)
+    mean = train.mean(axis=(0, 1))
+    within = train.var(axis=1, ddof=1).mean(axis=0)
+    between = np.maximum(train.mean(axis=1).var(axis=0) - within / train.shape[1], 0.0)
+    shrink = between / np.maximum(between + within / n_context, 1e-12)
+    gen = make_rng(seed, "scene-mean-reference")
+    views = test.shape[1]
+    with_context, without = [], []
+    for scene in test:
+        perm = gen.permutation(views)
+        context, target = scene[perm[:n_context]], scene[perm[views - n_targets:]]
+        pred = mean + shrink * (context.mean(axis=0) - mean)
+        with_context.append(-((target - pred) ** 2).sum() / (2 * sigma**2) / n_targets)
+        without.append(-((target - mean) ** 2).sum() / (2 * sigma**2) / n_targets)
+    return context_gain(np.array(with_context), np.array(without), n_se)
+
+
 def same_modality_gain(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int], target: str,
     n_context: int, n_targets: int, n_samples: int, sigma: float, seed: int, n_se: float = 3.0,
@@ -155,51 +187,67 @@ def silhouette_agreement(
     return {"iou": float(np.mean(ious)), "grey_spread": float(np.mean(grey_sd)), "chroma_spread": float(np.mean(chroma_sd))}
 
 
+def pair_batch(context: Mapping[str, tuple], target: Mapping[str, tuple], k: int) -> tuple[dict, dict]:
+    """Every (target scene i, context scene j) pair of a group of ``k`` scenes as one batch of k*k scenes:
+    pair ``i * k + j`` holds scene j's context pairs and scene i's target pairs."""
+    def tiled(obs: Mapping[str, tuple], index) -> dict[str, tuple]:
+        out = {}
+        for name, (sense, query, scene) in obs.items():
+            out[name] = (sense.repeat(k, *([1] * (sense.ndim - 1))), query.repeat(k, 1),
+                         torch.cat([index(scene, r) for r in range(k)]))  # fmt: skip
+        return out
+
+    return tiled(context, lambda scene, i: i * k + scene), tiled(target, lambda scene, j: scene * k + j)
+
+
 @torch.no_grad()
 def classification(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], groups: np.ndarray,
     counts: Sequence[int], configs: Mapping[str, Sequence[str]], n_targets: int, n_samples: int,
-    sigma: float, seed: int,
+    sigma: float, seed: int, proposal: str = "posterior",
 ) -> dict[str, np.ndarray]:  # fmt: skip
     """Which of the ``k`` scenes of a group a held-out set of pairs comes from (Fig. 4; Eq. 6 of the paper).
 
     ``groups`` (G, k) scene ids. For each group, count and context configuration (name -> modalities
-    that give context), every scene's context is the first ``count`` views of those modalities and its
-    held-out targets the last ``n_targets`` views of *every* modality. The targets of scene i are scored
-    under each candidate scene j's context with log p(X_i | V_i, C_j) ~ log mean_k p(X_i | z_k),
-    z_k ~ p(z | C_j) (``n_samples`` draws per candidate), and assigned to the best j.
-    Returns {config: accuracy per count (len(counts),)}.
+    that give context), every scene's context is ``count`` views of those modalities and its held-out
+    targets ``n_targets`` other views of *every* modality. The targets of scene i are scored under each
+    candidate scene j's context with the importance-sampled log p(X_i | V_i, C_j) of
+    :meth:`GMN.log_likelihood` (``proposal='posterior'``: ``n_samples`` draws of q(z | C_j, X_i), as the
+    authors; ``'prior'``: draws of p(z | C_j)) and assigned to the best j.
+    Returns {config: correct (len(counts), G * k) bool as float}; its mean over the last axis is the accuracy.
     """
     names = [m.name for m in modalities]
     device = _device(model)
-    out = {name: np.zeros(len(counts)) for name in configs}
+    out = {name: np.zeros((len(counts), groups.size)) for name in configs}
     for cname, context_mods in configs.items():
         unknown = sorted(set(context_mods) - set(names))
         if unknown:
             raise ValueError(f"classification config {cname!r} names unknown modalities {unknown}; accepted: {names}")
         for ci, count in enumerate(counts):
-            correct = 0
             for g, group in enumerate(groups):
                 k = len(group)
                 gen = make_rng(seed, "classify", g)  # same views for every config and count (nested contexts)
                 context, target = make_batch(
                     data, modalities, group, {m: count for m in context_mods}, {m: n_targets for m in names}, gen, device
                 )
+                pairs_c, pairs_t = pair_batch(context, target, k)
                 tgen = torch_generator(seed, "classify-z", g, ci, cname, device=str(device))
-                latents = model.sample_prior(context, k, n_samples, tgen)  # (S*k, L, gh, gw): index s*k + j
-                score = torch.zeros(n_samples * k, k, device=device)  # (s, j) x target scene i
-                for name, (sense, query, scene) in target.items():
-                    n = len(sense)
-                    lat_index = torch.arange(n_samples * k, device=device).repeat_interleave(n)
-                    ll = model.sense_log_likelihood(
-                        latents, name, sense.repeat(n_samples * k, *([1] * (sense.ndim - 1))),
-                        query.repeat(n_samples * k, 1), lat_index, sigma,
-                    )  # fmt: skip
-                    score.index_put_((lat_index, scene.repeat(n_samples * k)), ll, accumulate=True)
-                log_p = torch.logsumexp(score.view(n_samples, k, k), dim=0) - math.log(n_samples)  # (j, i)
-                correct += int((log_p.argmax(dim=0) == torch.arange(k, device=device)).sum())
-            out[cname][ci] = correct / (len(groups) * groups.shape[1])
+                log_p = model.log_likelihood(pairs_c, pairs_t, k * k, n_samples=n_samples, sigma=sigma, proposal=proposal,
+                                             generator=tgen).view(k, k)  # fmt: skip
+                out[cname][ci, g * k : (g + 1) * k] = (log_p.argmax(dim=1) == torch.arange(k, device=device)).cpu().numpy()
     return out
+
+
+def gap_trend(steps: Sequence[float], val_full: Sequence[float], val_missing: Sequence[float]) -> float:
+    """Growth of the generalisation gap (val_full - val_missing) over a training run: the least-squares
+    slope of the gap against the fraction of training done, over the evaluations after step 0."""
+    steps = np.asarray(steps, dtype=float)
+    gap = np.asarray(val_full, dtype=float) - np.asarray(val_missing, dtype=float)
+    keep = steps > 0
+    if keep.sum() < 2:
+        raise ValueError(f"gap_trend needs at least 2 evaluations after step 0, got steps {steps.tolist()}")
+    frac = steps[keep] / steps.max()
+    return float(np.polyfit(frac, gap[keep], 1)[0])
 
 
 def sample_modality_masks(gen: np.random.Generator, n: int, n_modalities: int, sizes: Sequence[int]) -> np.ndarray:
@@ -218,15 +266,17 @@ def sample_modality_masks(gen: np.random.Generator, n: int, n_modalities: int, s
 def masked_nll(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int],
     masks: np.ndarray, max_context: int, max_targets: int, sigma: float, seed: int, chunk: int = 16,
+    mask_targets: bool = True,
 ) -> float:  # fmt: skip
     """Negative ELBO per target dimension (nats) on ``scenes``, each exposing only its ``masks`` row's
-    modalities, with contexts and targets drawn as in training (fixed seed)."""
+    modalities (in the context only if ``mask_targets`` is False), with contexts and targets drawn as in
+    training (fixed seed)."""
     total, dims = 0.0, 0.0
     for part, ids in enumerate(_chunks(np.arange(len(scenes)), chunk)):
         gen = make_rng(seed, "masked", part)
         device = _device(model)
         context, target = training_batch(
-            data, modalities, np.asarray(scenes)[ids], gen, max_context, max_targets, masks[ids], device
+            data, modalities, np.asarray(scenes)[ids], gen, max_context, max_targets, masks[ids], device, mask_targets
         )
         out = model.elbo(context, target, len(ids), sigma=sigma, generator=torch_generator(seed, "masked-z", part, device=str(device)))
         total += float(-out["elbo"].sum())

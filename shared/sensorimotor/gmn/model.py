@@ -16,12 +16,17 @@ fixed standard deviation. Three ways to infer z (the paper's Fig. 2):
   ``poe`` (eq. 2 for the prior, eq. 5 for the posterior).
 
 Every modality contributes an expert, also when it has no pairs in a scene (its expert then sees the
-learned empty representation), as in the authors' code. Inputs are ``{name: (sense, query, scene)}``
+learned empty representation), as in the authors' code (``product="all"``). ``product="context"`` is
+the paper's eq. 2 instead: the product runs over the experts of the modalities that have pairs in the
+scene (context modalities for the prior; context or target modalities for the posterior) times a
+standard-normal prior expert N(0, I), so a scene without context gets N(0, I). It is a test-time
+switch on the same trained weights (:func:`with_product`). Inputs are ``{name: (sense, query, scene)}``
 with ``scene`` the batch index (0..n_scenes-1) each pair belongs to; an empty context is valid.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 from collections.abc import Mapping, Sequence
@@ -41,6 +46,7 @@ from sensorimotor.gmn.convdraw import (
 )
 
 SCHEMES = ("baseline", "poe", "apoe")
+PRODUCTS = ("all", "context")
 GREY_WEIGHTS = (0.299, 0.587, 0.114)
 
 
@@ -164,6 +170,7 @@ class GMN(nn.Module):
         if len(set(self.names)) != len(self.names):
             raise ValueError(f"modality names must be unique, got {self.names}")
         self.arch, self.scheme = arch, scheme
+        self.product = "all"  # which experts the PoE/APoE product multiplies; see with_product()
         self.grid = self._latent_grid()
         m, r = len(self.specs), arch.r_channels
         self.representations = nn.ModuleDict(
@@ -248,6 +255,22 @@ class GMN(nn.Module):
             reps.append(rep)
         return torch.stack(reps, dim=1)
 
+    def presence(self, obs: Mapping[str, Pairs], n_scenes: int, like: torch.Tensor) -> torch.Tensor:
+        """(n_scenes, M) float: 1 where a scene has at least one pair of the modality."""
+        out = like.new_zeros(n_scenes, len(self.specs))
+        for m, spec in enumerate(self.specs):
+            if spec.name in obs:
+                out[:, m] = out[:, m].index_fill(0, obs[spec.name].scene, 1.0)
+        return out
+
+    def _expert_masks(self, context: Mapping[str, Pairs], target: Mapping[str, Pairs] | None, n: int, like: torch.Tensor):
+        """Masks (n, E) of the experts entering the prior and posterior products, or (None, None) for all."""
+        if self.product == "all" or self.scheme == "baseline":
+            return None, None
+        mask_p = self.presence(context, n, like)
+        mask_q = None if target is None else torch.clamp(mask_p + self.presence(target, n, like), max=1.0)
+        return mask_p, mask_q
+
     def _expert_inputs(self, rep_c: torch.Tensor, rep_t: torch.Tensor | None):
         """(n, E, channels, gh, gw) inputs of the prior and posterior experts."""
         if self.scheme == "baseline":
@@ -268,10 +291,15 @@ class GMN(nn.Module):
         return [(core, slice(e, e + 1)) for e, core in enumerate(self.cores)]
 
     def draw(
-        self, u_p: torch.Tensor, u_q: torch.Tensor | None, generator: torch.Generator | None = None
-    ) -> dict[str, torch.Tensor]:
+        self, u_p: torch.Tensor, u_q: torch.Tensor | None, generator: torch.Generator | None = None,
+        mask_p: torch.Tensor | None = None, mask_q: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
         """Run the DRAW loop. Samples z from the product posterior if ``u_q`` is given, else from the
-        product prior. Returns latents (n, steps*z, gh, gw) and per-scene kl, log_prior, log_posterior."""
+        product prior. Returns latents (n, steps*z, gh, gw) and per-scene kl, log_prior, log_posterior.
+
+        ``mask_p`` / ``mask_q`` (n, E): the experts entering the prior / posterior product, together with
+        a standard-normal prior expert (eq. 2); None multiplies every expert and no prior expert.
+        """
         n, e = u_p.shape[:2]
         groups = self._groups(e)
         flat = lambda t, sl: t[:, sl].reshape(n * (sl.stop - sl.start), *t.shape[2:])  # noqa: E731
@@ -280,10 +308,10 @@ class GMN(nn.Module):
         latents, kl, log_p, log_q = [], 0.0, 0.0, 0.0
         for _ in range(self.arch.draw_steps):
             priors = [core.prior(st[0]) for (core, sl), st in zip(groups, states, strict=True)]
-            mean_p, logvar_p = product_of_gaussians(
+            mean_p, logvar_p = _product(
                 torch.cat([unflat(p[0], sl) for p, (_, sl) in zip(priors, groups, strict=True)], 1),
                 torch.cat([unflat(p[1], sl) for p, (_, sl) in zip(priors, groups, strict=True)], 1),
-                dim=1,
+                mask_p,
             )
             noise = torch.randn(mean_p.shape, generator=generator, device=mean_p.device, dtype=mean_p.dtype)
             if u_q is not None:
@@ -292,9 +320,7 @@ class GMN(nn.Module):
                     mean, logvar, st_q = core.posterior(flat(u_q, sl), st_p, st_q)
                     states[i] = (st_p, st_q)
                     posts.append((unflat(mean, sl), unflat(logvar, sl)))
-                mean_q, logvar_q = product_of_gaussians(
-                    torch.cat([p[0] for p in posts], 1), torch.cat([p[1] for p in posts], 1), dim=1
-                )
+                mean_q, logvar_q = _product(torch.cat([p[0] for p in posts], 1), torch.cat([p[1] for p in posts], 1), mask_q)
                 z = mean_q + torch.exp(0.5 * logvar_q) * noise
                 kl = kl + sum_per_sample(gaussian_kl(mean_q, logvar_q, mean_p, logvar_p))
                 log_q = log_q + sum_per_sample(gaussian_log_density(z, mean_q, logvar_q))
@@ -339,8 +365,11 @@ class GMN(nn.Module):
     ) -> torch.Tensor:
         """``n_samples`` draws of z ~ p(z|C) per scene: latents (n_samples * n_scenes, L, gh, gw), sample-major."""
         context = self._check(context, n_scenes, "context")
-        u_p, _ = self._expert_inputs(self.represent(context, n_scenes), None)
-        return self.draw(u_p.repeat(n_samples, *([1] * (u_p.ndim - 1))), None, generator)["latents"]
+        rep_c = self.represent(context, n_scenes)
+        u_p, _ = self._expert_inputs(rep_c, None)
+        mask_p, _ = self._expert_masks(context, None, n_scenes, rep_c)
+        rep = lambda t: None if t is None else t.repeat(n_samples, *([1] * (t.ndim - 1)))  # noqa: E731
+        return self.draw(rep(u_p), None, generator, rep(mask_p))["latents"]
 
     def _target_log_likelihood(
         self, latents: torch.Tensor, target: Mapping[str, Pairs], n: int, sigma: float, grey: bool
@@ -375,7 +404,8 @@ class GMN(nn.Module):
         rep_c = self.represent(context, n_scenes)
         rep_t = self.represent(target, n_scenes)
         u_p, u_q = self._expert_inputs(rep_c, rep_t)
-        out = self.draw(u_p, u_q, generator)
+        mask_p, mask_q = self._expert_masks(context, target, n_scenes, rep_c)
+        out = self.draw(u_p, u_q, generator, mask_p, mask_q)
         ll, per_modality, dims = self._target_log_likelihood(out["latents"], target, n_scenes, sigma, grey=False)
         elbo = ll - out["kl"]
         return {"elbo": elbo, "log_likelihood": ll, "kl": out["kl"], "dims": dims, "loss": -elbo.mean(),
@@ -405,9 +435,10 @@ class GMN(nn.Module):
         rep_c = self.represent(context, n_scenes)
         rep_t = self.represent(target, n_scenes) if proposal == "posterior" else None
         u_p, u_q = self._expert_inputs(rep_c, rep_t)
+        mask_p, mask_q = self._expert_masks(context, target if proposal == "posterior" else None, n_scenes, rep_c)
         k, n = n_samples, n_scenes
         rep = lambda t: None if t is None else t.repeat(k, *([1] * (t.ndim - 1)))  # noqa: E731
-        out = self.draw(rep(u_p), rep(u_q), generator)
+        out = self.draw(rep(u_p), rep(u_q), generator, rep(mask_p), rep(mask_q))
         tiled = {
             name: Pairs(p.sense.repeat(k, *([1] * (p.sense.ndim - 1))), p.query.repeat(k, 1),
                         torch.cat([p.scene + i * n for i in range(k)]))
@@ -437,6 +468,25 @@ class GMN(nn.Module):
                 raise ValueError(f"queries[{name!r}] have shape {tuple(query.shape)}; expected (n, {spec.query_dim})")
             out[name] = self.render(latents, name, query, scene.long())
         return out
+
+
+def _product(mean: torch.Tensor, logvar: torch.Tensor, mask: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Product of the experts stacked on dim 1; with ``mask`` (n, E) only the masked-in experts and N(0, I)."""
+    if mask is None:
+        return product_of_gaussians(mean, logvar, dim=1)
+    w = mask.view(*mask.shape, *([1] * (mean.ndim - 2))) * torch.exp(-logvar)
+    total = w.sum(1) + 1.0  # the standard-normal prior expert: precision 1, mean 0
+    return (w * mean).sum(1) / total, -torch.log(total)
+
+
+def with_product(model: GMN, product: str) -> GMN:
+    """A view of ``model`` sharing its weights whose PoE/APoE product is ``product`` ('all': every
+    modality's expert, as in the authors' code; 'context': eq. 2, the modalities with pairs and N(0, I))."""
+    if product not in PRODUCTS:
+        raise ValueError(f"unknown product {product!r}; accepted: {', '.join(PRODUCTS)}")
+    view = copy.copy(model)
+    view.product = product
+    return view
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -7,9 +7,9 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-SCHEME_COLOURS = {"apoe": "#1f77b4", "baseline": "#ff7f0e", "poe": "#2ca02c"}  # the paper: APoE blue, baseline orange
-SCHEME_LABELS = {"apoe": "APoE", "baseline": "baseline", "poe": "PoE"}
-SCHEME_MARKERS = {"apoe": "o", "baseline": "s", "poe": "^"}
+SCHEME_COLOURS = {"apoe": "#1f77b4", "baseline": "#ff7f0e", "poe": "#2ca02c", "eq2": "#9467bd"}  # the paper: APoE blue, baseline orange
+SCHEME_LABELS = {"apoe": "APoE", "baseline": "baseline", "poe": "PoE", "eq2": "APoE (eq. 2)"}
+SCHEME_MARKERS = {"apoe": "o", "baseline": "s", "poe": "^", "eq2": "D"}
 EXTRA_STYLES = ("dotted", "dashed", "dashdot", "solid")
 CONTEXT_STYLES = {"I": ("dashed", "s"), "H": ("dotted", "^"), "H+I": ("solid", "o")}  # Fig. 4: line style, marker
 
@@ -60,18 +60,21 @@ def plot_training(histories: Mapping[str, Mapping[str, Sequence[float]]], window
 
 
 def plot_density(results: Mapping[str, Mapping[str, np.ndarray]], counts: Sequence[int], extra: Sequence[int],
-                 panels: Mapping[str, str]):  # fmt: skip
+                 panels: Mapping[str, str], spread: Mapping[str, Mapping[str, np.ndarray]] | None = None):  # fmt: skip
     """Fig. 3: one panel per (source -> target) setting; log-likelihood per target against context count.
 
     ``results[scheme][panel]`` is (len(extra), len(counts)); line style encodes the extra target-modality
     contexts (dotted = none, i.e. fully cross-modal); colour and marker the model. One panel per row.
+    ``spread`` (same layout, e.g. the standard deviation over seeds) is drawn as error bars.
     """
-    fig, axes = plt.subplots(len(panels), 1, figsize=(6.4, 2.3 * len(panels)), sharex=True)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(6.8, 2.5 * len(panels)), sharex=True)
     for ax, (panel, title) in zip(np.atleast_1d(axes), panels.items(), strict=True):
         for scheme, per_panel in results.items():
             for i, k in enumerate(extra):
-                ax.plot(counts, per_panel[panel][i], color=SCHEME_COLOURS.get(scheme), ls=EXTRA_STYLES[i % 4],
-                        marker=SCHEME_MARKERS.get(scheme, "o"), ms=4, label=f"{SCHEME_LABELS.get(scheme, scheme)}, +{k} target ctx")  # fmt: skip
+                err = None if spread is None else spread[scheme][panel][i]
+                ax.errorbar(counts, per_panel[panel][i], yerr=err, color=SCHEME_COLOURS.get(scheme), ls=EXTRA_STYLES[i % 4],
+                            marker=SCHEME_MARKERS.get(scheme, "o"), ms=4, capsize=2, lw=1.2,
+                            label=f"{SCHEME_LABELS.get(scheme, scheme)}, +{k} target ctx")  # fmt: skip
         ax.set_title(title, fontsize=9)
         ax.set_ylabel("log-lik. per target\n(nats)", fontsize=8)
     np.atleast_1d(axes)[-1].set_xlabel("number of source-modality contexts")
@@ -111,10 +114,11 @@ def plot_classification(results: Mapping[str, Mapping[str, np.ndarray]], counts:
     for scheme, per_config in results.items():
         for config, acc in per_config.items():
             ls, marker = CONTEXT_STYLES.get(config, ("solid", "o"))
-            filled = scheme == "apoe"  # APoE filled markers, the baseline open ones
+            filled = scheme != "baseline"  # APoE filled markers, the baseline open ones
             ax.plot(counts, acc, color=SCHEME_COLOURS.get(scheme), ls=ls, marker=marker, ms=6,
                     mfc=SCHEME_COLOURS.get(scheme) if filled else "white", label=f"{SCHEME_LABELS.get(scheme, scheme)} {config}")  # fmt: skip
     ax.axhline(chance, color="grey", lw=1.0, ls=(0, (1, 3)), label="chance")
+    fig.set_size_inches(7.2, 3.6)
     ax.set_xlabel("number of contexts per modality")
     ax.set_xticks(list(counts))
     ax.set_ylabel("accuracy")
@@ -138,5 +142,24 @@ def plot_missing(histories: Mapping[str, Mapping[str, Mapping[str, Sequence[floa
         ax.set_xlabel("training step")
         ax.set_ylabel("-ELBO per target dim (nats)")
         ax.legend(fontsize=8, handlelength=3)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gap(histories: Mapping[str, Mapping[str, Mapping[str, Sequence[float]]]]):
+    """Fig. 5 judged: per setting, the generalisation gap (val_full - val_missing) along training, per model."""
+    fig, axes = plt.subplots(1, len(histories), figsize=(min(7.2, 3.6 * len(histories)), 3.0), squeeze=False)
+    for ax, (setting, per_scheme) in zip(axes[0], histories.items(), strict=True):
+        for scheme, hist in per_scheme.items():
+            steps = np.asarray(hist["eval/step"])
+            gap = np.asarray(hist["eval/val_full"]) - np.asarray(hist["eval/val_missing"])
+            keep = steps > 0
+            ax.plot(steps[keep], gap[keep], color=SCHEME_COLOURS.get(scheme), marker=SCHEME_MARKERS.get(scheme, "o"), ms=4,
+                    ls="dashed" if scheme == "baseline" else "solid", label=SCHEME_LABELS.get(scheme, scheme))  # fmt: skip
+        ax.axhline(0.0, color="grey", lw=0.8, ls=(0, (1, 3)))
+        ax.set_title(setting, fontsize=9)
+        ax.set_xlabel("training step")
+        ax.set_ylabel("gap: val_full − val_missing\n(nats per target dim)", fontsize=8)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

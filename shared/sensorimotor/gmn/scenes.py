@@ -234,12 +234,14 @@ def training_batch(
     max_targets: int,
     allowed: np.ndarray | None = None,
     device: Any = "cpu",
+    mask_targets: bool = True,
 ) -> tuple[dict[str, tuple], dict[str, tuple]]:
     """A training batch as in the paper: per scene and allowed modality, a context of U{0..max_context}
     views and up to ``max_targets`` of the remaining views as targets.
 
     ``allowed`` (len(scenes), M) bool marks the modalities each scene exposes (default: all); a scene
-    exposes its allowed modalities only, in context and target alike (the missing-modality setting).
+    exposes its allowed modalities only: in context and target alike with ``mask_targets=True``, in the
+    context only with ``mask_targets=False`` (the authors' code: every modality stays among the targets).
     """
     n_views = data["images"].shape[1]
     if not 0 <= max_context < n_views:
@@ -253,10 +255,10 @@ def training_batch(
     for j, m in enumerate(modalities):
         c_picks, t_picks = [], []
         for b in range(len(scenes)):
-            if not allowed[b, j]:
+            if not allowed[b, j] and mask_targets:
                 continue
             perm = gen.permutation(n_views)
-            nc = int(gen.integers(0, max_context + 1))
+            nc = int(gen.integers(0, max_context + 1)) if allowed[b, j] else 0
             nt = min(max_targets, n_views - nc)
             c_picks.append((b, perm[:nc]))
             t_picks.append((b, perm[nc:nc + nt]))
@@ -267,3 +269,21 @@ def training_batch(
         if t is not None:
             target[m.name] = t
     return context, target
+
+
+def with_opposite(context: Mapping[str, tuple], target: Mapping[str, tuple], n_scenes: int):
+    """The batch doubled with context and target swapped (the authors' ``--add-opposite``): scenes
+    ``n_scenes..2 n_scenes - 1`` hold scene ``i - n_scenes``'s targets as context and its context as targets."""
+    def merged(first: Mapping[str, tuple], second: Mapping[str, tuple]) -> dict[str, tuple]:
+        out = {}
+        for name in list(first) + [k for k in second if k not in first]:
+            parts = []
+            if name in first:
+                parts.append(first[name])
+            if name in second:
+                sense, query, scene = second[name]
+                parts.append((sense, query, scene + n_scenes))
+            out[name] = tuple(torch.cat([p[i] for p in parts]) for i in range(3))
+        return out
+
+    return merged(context, target), merged(target, context)

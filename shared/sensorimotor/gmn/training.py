@@ -14,13 +14,14 @@ import torch
 
 from sensorimotor.cache import cache_path, load_torch, save_torch
 from sensorimotor.gmn.evaluation import masked_nll
-from sensorimotor.gmn.model import GMN, GMNArch
+from sensorimotor.gmn.model import GMN, GMNArch, with_product
 from sensorimotor.gmn.scenes import (
     Modality,
     SceneDatasetConfig,
     modality_split,
     scene_dataset,
     training_batch,
+    with_opposite,
 )
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng as make_rng
@@ -41,6 +42,8 @@ class TrainSpec:
     sigma_anneal: float = 0.5  # fraction of the steps over which sigma is annealed
     grad_clip: float = 1.0
     seed: int = 0
+    opposite: bool = False  # double each batch with context and target swapped (authors' --add-opposite)
+    mask_targets: bool = True  # missing modalities: hidden from the targets too (False: context only, as the authors)
 
     def sigma(self, step: int) -> float:
         frac = min(1.0, step / max(1.0, self.sigma_anneal * self.steps))
@@ -88,9 +91,14 @@ def train_gmn(
             run_eval(step)
         scenes = gen.choice(n_scenes, size=spec.batch_size, replace=False)
         allowed = None if scene_modalities is None else scene_modalities[scenes]
-        context, target = training_batch(data, modalities, scenes, gen, spec.max_context, spec.max_targets, allowed, device)
+        context, target = training_batch(data, modalities, scenes, gen, spec.max_context, spec.max_targets, allowed, device,
+                                         spec.mask_targets)  # fmt: skip
+        n = spec.batch_size
+        if spec.opposite:
+            context, target = with_opposite(context, target, n)
+            n = 2 * n
         sigma = spec.sigma(step)
-        out = model.elbo(context, target, spec.batch_size, sigma=sigma, generator=tgen)
+        out = model.elbo(context, target, n, sigma=sigma, generator=tgen)
         opt.zero_grad(set_to_none=True)
         out["loss"].backward()
         if spec.grad_clip:
@@ -155,6 +163,8 @@ class MaskedEvaluation:
     sigma: float
     seed: int
     every: int
+    mask_targets: bool = True
+    eq2: bool = False  # also evaluate an APoE with the eq. 2 product (keys "<mask>/eq2")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -190,7 +200,7 @@ class TrainJob:
             extra["evaluation"] = {"data": dataclasses.asdict(ev.data), "scenes": list(ev.scenes), "every": ev.every,
                                    "masks": {k: np.packbits(v).tobytes().hex() for k, v in ev.masks.items()},
                                    "max_context": ev.max_context, "max_targets": ev.max_targets, "sigma": ev.sigma,
-                                   "seed": ev.seed}  # fmt: skip
+                                   "seed": ev.seed, "mask_targets": ev.mask_targets, "eq2": ev.eq2}  # fmt: skip
         return {**self.key, "data": dataclasses.asdict(self.data), "train": dataclasses.asdict(self.spec), **extra}
 
     def run(self, progress: bool = True) -> tuple[GMN, dict[str, list[float]]]:
@@ -215,8 +225,12 @@ def _masked_evaluator(ev: MaskedEvaluation, mods: Sequence[Modality]) -> Callabl
     data = scene_dataset(ev.data, workers=1, progress=False)
 
     def evaluate(model: GMN, step: int) -> dict[str, float]:
-        return {name: masked_nll(model, data, mods, ev.scenes, masks, ev.max_context, ev.max_targets, ev.sigma, ev.seed)
-                for name, masks in ev.masks.items()}  # fmt: skip
+        views = {"": model}
+        if ev.eq2 and model.scheme == "apoe":
+            views["/eq2"] = with_product(model, "context")
+        return {name + suffix: masked_nll(view, data, mods, ev.scenes, masks, ev.max_context, ev.max_targets, ev.sigma,
+                                          ev.seed, mask_targets=ev.mask_targets)
+                for suffix, view in views.items() for name, masks in ev.masks.items()}  # fmt: skip
 
     return evaluate
 
