@@ -19,3 +19,14 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
 @pytest.fixture
 def project_root() -> Path:
     return ROOT
+
+
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """One torch thread for a test module: several threads stall on OpenMP spin-waits when cores are shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

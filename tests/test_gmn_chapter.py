@@ -15,13 +15,7 @@ from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_spl
 from sensorimotor.gmn.training import TrainSpec, train_gmn
 from sensorimotor.profiles import ConfigError, load_chapter_module
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
 
 
 @pytest.fixture(scope="module")

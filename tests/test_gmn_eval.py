@@ -11,14 +11,7 @@ from sensorimotor.gmn.model import GMN, GMNArch
 from sensorimotor.gmn.scenes import SceneDatasetConfig, modality_split, scene_dataset
 from sensorimotor.gmn.training import TrainJob, TrainSpec, run_jobs, train_gmn, trained_gmn
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """One torch thread: several threads stall on OpenMP spin-waits when the machine's cores are shared."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
 
 
 TINY = GMNArch(r_channels=8, lstm_channels=8, z_channels=2, draw_steps=2, decoder_channels=4, tower_channels=8,

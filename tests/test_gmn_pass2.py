@@ -19,13 +19,7 @@ from sensorimotor.gmn.scenes import (
     with_opposite,
 )
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
 
 
 TINY = GMNArch(r_channels=8, lstm_channels=8, z_channels=2, draw_steps=2, decoder_channels=4, tower_channels=8,
