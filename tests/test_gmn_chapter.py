@@ -111,3 +111,23 @@ def test_paper_profile_models_take_one_training_step_on_cpu(chapter, scheme):
     assert np.isfinite(hist["loss"]).all()
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert changed > 0.5 * len(before)
+
+
+def test_haptic_context_check_is_judged_against_the_bayes_observer(chapter):
+    """On haptic targets the 10-nat bar is out of reach (grasps carry at most H(shape)): the check's value is
+    the lowest seed's mean - 3 SE over the Bayes observer's gain, and it passes at half of that gain."""
+    for mod in ("haptics", "haptics (a)"):
+        name = chapter.context_check("APoE", mod)
+        assert "Bayes observer" in name and chapter.is_haptic(mod)
+        assert chapter.context_checks(("APoE",), (mod,))[name] is chapter.HAPTIC_CONTEXT_GAIN
+    assert not chapter.is_haptic("image (left R)")
+    assert chapter.context_checks(("APoE",), ("image",))[chapter.context_check("APoE", "image")] is chapter.CONTEXT_GAIN
+    name = chapter.context_check("APoE", "haptics")
+    rule = Rule(AtLeast(0.0), checks={name: chapter.HAPTIC_CONTEXT_GAIN})
+    verdict = lambda fraction: Claim("x", "s", "t", 1, 1.0, rule, checks={name: fraction}).verdict  # noqa: E731
+    assert verdict(0.4) == "inconclusive" and verdict(0.6) == "reproduced"
+    assert verdict(float("nan")) == "inconclusive"  # an observer that gains nothing: no scale, no pass
+    with pytest.raises(ConfigError, match="observer_scenes"):
+        chapter.gmn_config("smoke", observer_scenes=1)
+    with pytest.raises(ConfigError, match="eval_threads"):
+        chapter.gmn_config("smoke", eval_threads=-1)

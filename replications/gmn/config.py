@@ -29,6 +29,17 @@ CONTEXT_GAIN = AtLeast(CONTEXT_GAIN_NATS, over_seeds="every-seed")
 # The chapter passes both per-seed checks (this one and ABOVE_CHANCE) as their lowest seed's value: the same
 # rule ("in every seed" holds exactly when the lowest seed passes), and the verdict box shows the value it
 # judges (for a per-seed value it would show the mean over seeds).
+# (1') Haptic targets (third pass, fixed before its run, after measuring what the scenes' grasps can carry,
+#     never a model's haptic gain): a grasp depends only on the object's shape, and the generator draws
+#     5-cube shapes from a set of 315 (H(shape) = 5.69 nats). A model can then expect to gain at most
+#     H(shape) nats on its targets together, H(shape) / 5 = 1.14 nats per target pair on the check's 5
+#     targets, whatever the context; the Bayes observer that knows the shape set
+#     (sensorimotor.gmn.haptic_oracle) gains 1.1 from 2 grasps. So the 10-nat bar was out of reach of any
+#     model. On haptic targets the check's value is the lowest seed's mean - 3 SE divided by the observer's
+#     gain on the same protocol (measured in the chapter): it passes at HAPTIC_OBSERVER_FRACTION, the
+#     model gaining, three standard errors clear, half of what an ideal observer gains.
+HAPTIC_OBSERVER_FRACTION = 0.5
+HAPTIC_CONTEXT_GAIN = AtLeast(HAPTIC_OBSERVER_FRACTION, over_seeds="every-seed")
 CONTEXT_SEED_RATIO = 3.0
 CONTEXT_OVER_SEED_NOISE = AtLeast(CONTEXT_SEED_RATIO, over_seeds="mean")  # the value is already a ratio over seeds
 # Instrument check "classification above chance" (Fig. 4): each model's accuracy with each context kind
@@ -45,8 +56,15 @@ MISSING_SEED_NOTE = (
 )
 
 
+def is_haptic(modality: str) -> bool:
+    """Whether a check's modality label (``M2_MODALITIES``, ``M8_MODALITIES``) names haptic targets."""
+    return modality.startswith("haptics")
+
+
 def context_check(model: str, modality: str) -> str:
-    """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets."""
+    """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets ((1') on haptics)."""
+    if is_haptic(modality):
+        return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE over the Bayes observer's gain, lowest seed"
     return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE, lowest seed (nats)"
 
 
@@ -65,7 +83,7 @@ def context_checks(models: tuple[str, ...], modalities) -> dict:
     out = {}
     for m in models:
         for mod in modalities:
-            out[context_check(m, mod)] = CONTEXT_GAIN
+            out[context_check(m, mod)] = HAPTIC_CONTEXT_GAIN if is_haptic(mod) else CONTEXT_GAIN
             out[seed_noise_check(m, mod)] = CONTEXT_OVER_SEED_NOISE
     return out
 
@@ -170,6 +188,8 @@ class GMNConfig(ChapterConfig):
     density_extra: tuple[int, ...] = (0, 2)  # extra target-modality contexts (0 = fully cross-modal)
     density_targets: int = 5
     eval_samples: int = 4  # importance samples of z (posterior proposal) per estimate (the authors: 50)
+    observer_scenes: int = 32  # test scenes on which the Bayes haptic observer is scored (check (1'))
+    eval_threads: int = 2  # torch threads for the evaluations, which run after training with the machine to themselves
     # --- Fig. 1: cross-modal generation --------------------------------------------------------------
     generation_queries: int = 6
     generation_samples: int = 3
@@ -215,6 +235,10 @@ class GMNConfig(ChapterConfig):
             )
         if self.image_size % 8:
             raise ConfigError(f"image_size must be a multiple of 8, got {self.image_size}")
+        if not 2 <= self.observer_scenes <= self.n_test_scenes:
+            raise ConfigError(f"observer_scenes={self.observer_scenes} must be in [2, n_test_scenes={self.n_test_scenes}]")
+        if self.eval_threads < 0:
+            raise ConfigError(f"eval_threads={self.eval_threads} must be >= 0 (0 = torch's default)")
         for name in ("n_seeds", "missing_seeds", "classify_samples", "eval_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -248,7 +272,7 @@ PROFILES = Profiles(
         n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
         draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, n_seeds=1, train_steps=6, batch_size=4,
         max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
-        density_extra=(0, 2), eval_samples=2, generation_queries=3, generation_samples=2, silhouette_scenes=3,
+        density_extra=(0, 2), eval_samples=2, observer_scenes=2, eval_threads=1, generation_queries=3, generation_samples=2, silhouette_scenes=3,
         classify_groups=1, classify_group_size=4, classify_counts=(1, 4), classify_targets=2, classify_samples=2,
         missing_train_steps=4, missing_eval_scenes=4, missing_eval_points=2, spacetime_batch=2, spacetime_repeats=1,
     ),  # fmt: skip
@@ -272,6 +296,8 @@ PROFILES = Profiles(
         density_counts=tuple(range(16)),
         density_extra=(0, 1, 2, 5),
         eval_samples=50,  # authors' evaluation scripts: 50 z samples
+        observer_scenes=200,
+        eval_threads=0,
         silhouette_scenes=200,
         classify_groups=100,
         classify_counts=(1, 2, 3, 4, 5),  # authors' script: 0..5 contexts
