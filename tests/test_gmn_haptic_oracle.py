@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from sensorimotor.gmn.haptic_oracle import bayes_haptic_gain, shape_distribution, shape_entropy
+from sensorimotor.gmn.haptic_oracle import bayes_haptic_observer, shape_distribution, shape_entropy
 from sensorimotor.gmn.scene_sim import random_object
 from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene
 
@@ -55,21 +55,26 @@ def scenes():
 def test_the_observer_gains_from_context_within_the_information_bound(scenes):
     hands, haptics = scenes
     dims = range(haptics.shape[-1])
-    none = bayes_haptic_gain(hands, haptics, dims, 0, 3, 0.1, seed=0)
-    assert none["mean"] == pytest.approx(0.0, abs=1e-9)
-    two = bayes_haptic_gain(hands, haptics, dims, 2, 3, 0.1, seed=0)
+    none = bayes_haptic_observer(hands, haptics, dims, 0, 3, 0.1, seed=0)
+    assert none["gain"]["mean"] == pytest.approx(0.0, abs=1e-9)
+    assert none["other_scene"]["mean"] == pytest.approx(0.0, abs=1e-9)  # no context: nothing to swap
+    two = bayes_haptic_observer(hands, haptics, dims, 2, 3, 0.1, seed=0)
     _, prob = shape_distribution((5,))
-    assert 0.0 < two["mean"] <= -math.log(prob.min()) / 3  # each scene's gain is at most -log p(its shape) / 3
+    gain = two["gain"]["mean"]
+    assert 0.0 < gain <= -math.log(prob.min()) / 3  # each scene's gain is at most -log p(its shape) / 3
     assert two["bound"] == pytest.approx(shape_entropy((5,)) / 3)
-    one_target = bayes_haptic_gain(hands, haptics, dims, 2, 1, 0.1, seed=0)
-    assert one_target["mean"] > two["mean"]  # fewer targets: the same information over fewer pairs
+    assert two["other_scene"]["mean"] > gain  # another scene's grasps point at the wrong shape: worse than none
+    one_target = bayes_haptic_observer(hands, haptics, dims, 2, 1, 0.1, seed=0)
+    assert one_target["gain"]["mean"] > gain  # fewer targets: the same information over fewer pairs
 
 
 def test_grasps_of_another_world_are_refused(scenes):
     hands, haptics = scenes
     with pytest.raises(ValueError, match="feel like none"):
-        bayes_haptic_gain(hands, np.clip(haptics + 0.3, 0, 1), range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands, np.clip(haptics + 0.3, 0, 1), range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
     with pytest.raises(ValueError, match="hands must be"):
-        bayes_haptic_gain(hands[..., :6], haptics, range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands[..., :6], haptics, range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
     with pytest.raises(ValueError, match="n_context"):
-        bayes_haptic_gain(hands, haptics, range(haptics.shape[-1]), 6, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands, haptics, range(haptics.shape[-1]), 6, 3, 0.1, seed=0)
+    with pytest.raises(ValueError, match="2 scenes"):
+        bayes_haptic_observer(hands[:1], haptics[:1], range(haptics.shape[-1]), 2, 3, 0.1, seed=0)

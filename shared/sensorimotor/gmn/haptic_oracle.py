@@ -9,14 +9,16 @@ information I(T; C), at most the entropy of the shape, H(shape) nats for all tar
 H(shape) / n_targets per target pair, the unit of the chapter's context gains).
 
 :func:`shape_distribution` enumerates the shape set with the generator's probabilities;
-:func:`bayes_haptic_gain` scores the observer on test scenes as :func:`evaluation.context_gain` reports
-a model's gain.
+:func:`bayes_haptic_observer` scores the observer on test scenes as the chapter scores a model: its gain
+from context over none, and its gap between a scene's own context and another scene's
+(:func:`evaluation.other_scene_gap`).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 from scipy.special import logsumexp
@@ -61,26 +63,30 @@ def shape_entropy(n_parts: Sequence[int] = (5,)) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def bayes_haptic_gain(
+def bayes_haptic_observer(
     hands: np.ndarray, haptics: np.ndarray, indices: Sequence[int], n_context: int, n_targets: int, sigma: float,
     seed: int, n_parts: Sequence[int] = (5,), hand: HandSpec | None = None, n_se: float = 3.0,
-) -> dict[str, float]:  # fmt: skip
-    """The Bayes observer's gain from ``n_context`` grasps of a scene on ``n_targets`` other grasps of it.
+) -> dict[str, Any]:  # fmt: skip
+    """What the Bayes observer makes of ``n_context`` grasps of a scene for ``n_targets`` other grasps of it.
 
     ``hands`` (N, V, 7) and ``haptics`` (N, V, D) are test scenes' hand queries and senses (as in a scene
     dataset), ``indices`` the sense entries of the haptic modality scored. Per scene the views are
     shuffled, the first ``n_context`` are the context and the last ``n_targets`` the targets; the
     log-likelihood of the targets together, with and without the context, is divided by ``n_targets``
-    (nats per target pair) and the paired gain reported as :func:`evaluation.context_gain` does, with
-    ``bound`` = H(shape) / n_targets added. Raises if a scene's grasps are not those of any shape of the
-    set (a different simulator or ``n_parts``).
+    (nats per target pair). Returns ``gain`` (own context over none) and ``other_scene`` (own context over
+    the next scene's, as :func:`evaluation.other_scene_gap`), each as :func:`evaluation.context_gain`
+    reports it, and ``bound`` = H(shape) / n_targets, the most ``gain`` can be in expectation. Raises if
+    a scene's grasps are not those of any shape of the set (a different simulator or ``n_parts``).
     """
     hands, haptics = np.asarray(hands), np.asarray(haptics, dtype=np.float64)
     if hands.ndim != 3 or hands.shape[2] != 7 or haptics.shape[:2] != hands.shape[:2]:
         raise ValueError(f"hands must be (N, V, 7) and haptics (N, V, D) with the same N, V; got {hands.shape}, {haptics.shape}")
     n_scenes, n_views = hands.shape[:2]
-    if n_context < 0 or n_targets < 1 or n_context + n_targets > n_views:
-        raise ValueError(f"need 0 <= n_context, 1 <= n_targets, n_context + n_targets <= {n_views}; got {n_context}, {n_targets}")
+    if n_scenes < 2 or n_context < 0 or n_targets < 1 or n_context + n_targets > n_views:
+        raise ValueError(
+            f"need 2 scenes, 0 <= n_context, 1 <= n_targets, n_context + n_targets <= {n_views}; "
+            f"got {n_scenes}, {n_context}, {n_targets}"
+        )
     hand = hand or HandSpec()
     indices = np.asarray(indices, dtype=np.int64)
     shapes, prob = shape_distribution(n_parts)
@@ -106,6 +112,6 @@ def bayes_haptic_gain(
     posterior -= logsumexp(posterior, axis=0, keepdims=True)
     with_context = logsumexp(posterior + targets, axis=0) / n_targets
     without = logsumexp(log_prior + targets, axis=0) / n_targets
-    out = context_gain(with_context, without, n_se)
-    out["bound"] = float(-(prob * np.log(prob)).sum() / n_targets)
-    return out
+    other = logsumexp(np.roll(posterior, -1, axis=1) + targets, axis=0) / n_targets  # scene i, context of i + 1
+    return {"gain": context_gain(with_context, without, n_se), "other_scene": context_gain(with_context, other, n_se),
+            "bound": float(-(prob * np.log(prob)).sum() / n_targets)}  # fmt: skip
