@@ -163,7 +163,7 @@ class GMNConfig(ChapterConfig):
     supersample: int = 2
     n_parts: tuple[int, ...] = (5,)  # Shepard-Metzler objects with 5 parts (Section 4)
     classify_parts: tuple[int, ...] = (4, 6)  # unseen 4- and 6-part objects for classification (authors' README)
-    workers: int = 1  # processes generating scenes
+    workers: int = 2  # processes generating scenes (the scenes do not depend on it)
     train_processes: int = 2  # models trained at the same time, one per worker process (2: both cores of the machine)
     torch_threads: int = 1  # 0 = torch's default; 1 avoids OpenMP spin-wait stalls on a shared 2-core machine
     # --- model (GMNArch) -------------------------------------------------------------------------
@@ -278,7 +278,7 @@ PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lst
 
 PROFILES = Profiles(
     smoke=GMNConfig(
-        n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
+        n_train_scenes=48, n_test_scenes=16, workers=1, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
         draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, n_seeds=1, train_steps=6, batch_size=4,
         max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
         density_extra=(0, 2), eval_samples=2, observer_scenes=2, eval_threads=1, generation_queries=3, generation_samples=2, silhouette_scenes=3,
