@@ -52,10 +52,14 @@ def test_claim_rules_are_fixed_in_the_config(chapter):
     for name in (*compared, "FIG1_IOU_GAIN"):
         rule = getattr(chapter, name)
         assert rule.min_seeds == 3 and rule.seed_note and rule.kind == "result"
+    models = ("baseline", "APoE", chapter.EQ2)
+    modalities = (*chapter.M2_MODALITIES, *chapter.M8_MODALITIES)
     for name in compared:  # both models must use their context, on both modalities, by both checks
         checks = getattr(chapter, name).checks
-        assert sum("context gain −" in check for check in checks) == 4
-        assert sum("context gain / seed sd" in check for check in checks) == 4
+        for kind in (chapter.context_check, chapter.seed_noise_check):
+            assert sum(check == kind(m, mod) for check in checks for m in models for mod in modalities) == 4
+        assert sum(chapter.is_haptic(mod) for check in checks for m in models for mod in modalities
+                   if check == chapter.context_check(m, mod)) == 2  # fmt: skip
     fig1 = chapter.FIG1_IOU_GAIN.checks  # Fig. 1 is about APoE: its context checks on both modalities, both kinds
     assert set(fig1) == {f(m, mod) for f in (chapter.context_check, chapter.seed_noise_check) for m in ("APoE",)
                          for mod in chapter.M2_MODALITIES}  # fmt: skip
@@ -111,3 +115,26 @@ def test_paper_profile_models_take_one_training_step_on_cpu(chapter, scheme):
     assert np.isfinite(hist["loss"]).all()
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
     assert changed > 0.5 * len(before)
+
+
+def test_haptic_context_check_is_judged_against_the_bayes_observer(chapter):
+    """On haptic targets the 10-nat bar is out of reach (grasps carry at most H(shape)): the check's value is
+    the lowest seed's own-over-other-scene gap - 3 SE over the Bayes observer's gap; it passes at half."""
+    for mod in ("haptics", "haptics (a)"):
+        name = chapter.context_check("APoE", mod)
+        assert "Bayes observer" in name and "other-scene" in name and chapter.is_haptic(mod)
+        assert "gap" in chapter.seed_noise_check("APoE", mod)
+        assert chapter.context_checks(("APoE",), (mod,))[name] is chapter.HAPTIC_CONTEXT_GAIN
+    assert not chapter.is_haptic("image (left R)")
+    assert chapter.context_checks(("APoE",), ("image",))[chapter.context_check("APoE", "image")] is chapter.CONTEXT_GAIN
+    name = chapter.context_check("APoE", "haptics")
+    rule = Rule(AtLeast(0.0), checks={name: chapter.HAPTIC_CONTEXT_GAIN})
+    verdict = lambda fraction: Claim("x", "s", "t", 1, 1.0, rule, checks={name: fraction}).verdict  # noqa: E731
+    assert verdict(0.4) == "inconclusive" and verdict(0.6) == "reproduced"
+    assert verdict(float("nan")) == "inconclusive"  # an observer that gains nothing: no scale, no pass
+    with pytest.raises(ConfigError, match="observer_scenes"):
+        chapter.gmn_config("smoke", observer_scenes=1)
+    with pytest.raises(ConfigError, match="density_scenes=1"):
+        chapter.gmn_config("smoke", density_scenes=1)
+    with pytest.raises(ConfigError, match="eval_threads"):
+        chapter.gmn_config("smoke", eval_threads=-1)

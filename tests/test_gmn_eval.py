@@ -5,22 +5,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from gmn_tiny import TINY, tiny_scenes  # noqa: F401 (tiny_scenes is the fixture `data`)
 
 from sensorimotor.gmn import evaluation as gmn_eval
-from sensorimotor.gmn.model import GMN, GMNArch
+from sensorimotor.gmn.model import GMN
 from sensorimotor.gmn.scenes import SceneDatasetConfig, modality_split, scene_dataset
 from sensorimotor.gmn.training import TrainJob, TrainSpec, run_jobs, train_gmn, trained_gmn
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
-
-
-TINY = GMNArch(r_channels=8, lstm_channels=8, z_channels=2, draw_steps=2, decoder_channels=4, tower_channels=8,
-               haptic_hidden=16, core_kernel=3, renderer_kernel=3)  # fmt: skip
-
-
-@pytest.fixture(scope="module")
-def data():
-    return scene_dataset(SceneDatasetConfig(n_scenes=6, n_views=6, image_size=16, supersample=1), workers=1, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -85,6 +77,34 @@ def test_context_gain_is_a_paired_difference_with_its_standard_error(model, data
     mods = modality_split(2, 16)
     same = gmn_eval.same_modality_gain(model, data, mods, [0, 1, 2], "haptic", 2, 2, 2, 0.1, 0)
     assert same["n"] == 3 and np.isfinite([same["mean"], same["se"], same["lower"]]).all()
+
+
+class _ContextReader(torch.nn.Module):
+    """A stand-in model whose log-likelihood for scene b is the mean of the context senses it is given for b."""
+
+    def __init__(self):
+        super().__init__()
+        self.weight = torch.nn.Parameter(torch.zeros(1))
+
+    def log_likelihood(self, context, target, n_scenes, **_):
+        sense, _, scene = context["haptic"]
+        total = torch.zeros(n_scenes).index_add_(0, scene, sense.mean(dim=1))
+        return total / torch.bincount(scene, minlength=n_scenes)
+
+
+def test_other_scene_context_is_the_next_scenes_on_the_same_targets(model, data):
+    mods = modality_split(2, 16)
+    common = dict(counts=(0,), extra_counts=(2,), n_targets=2, n_samples=1, sigma=0.1, seed=0, per_scene=True, chunk=3)
+    reader = _ContextReader()
+    own = gmn_eval.cross_modal_density(reader, data, mods, range(6), "haptic", "haptic", **common)[0, 0, 0]
+    other = gmn_eval.cross_modal_density(reader, data, mods, range(6), "haptic", "haptic", other_scene=True, **common)[0, 0, 0]
+    np.testing.assert_allclose(other, np.roll(own.reshape(2, 3), -1, axis=1).ravel(), rtol=1e-6)  # within each chunk
+    gap = gmn_eval.other_scene_gap(model, data, mods, [0, 1, 2], "haptic", 2, 2, 2, 0.1, 0)
+    assert gap["n"] == 3 and np.isfinite([gap["mean"], gap["se"], gap["lower"]]).all()
+    ids = np.arange(33) % 6  # 33 scenes: chunks of 32 would leave one scene alone; the gap chunks them otherwise
+    assert gmn_eval.other_scene_gap(reader, data, mods, ids, "haptic", 2, 2, 1, 0.1, 0)["n"] == 33
+    with pytest.raises(ValueError, match="at least 2 scenes per chunk"):
+        gmn_eval.cross_modal_density(reader, data, mods, range(4), "haptic", "haptic", other_scene=True, **common)
 
 
 def test_generation_and_silhouettes(model, data):

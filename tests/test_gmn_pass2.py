@@ -8,13 +8,12 @@ import math
 import numpy as np
 import pytest
 import torch
+from gmn_tiny import TINY, tiny_scenes  # noqa: F401 (tiny_scenes is the fixture `data`)
 
 from sensorimotor.gmn import evaluation as gmn_eval
-from sensorimotor.gmn.model import GMN, GMNArch, _product, with_product
+from sensorimotor.gmn.model import GMN, _product, with_product
 from sensorimotor.gmn.scenes import (
-    SceneDatasetConfig,
     modality_split,
-    scene_dataset,
     training_batch,
     with_opposite,
 )
@@ -22,14 +21,7 @@ from sensorimotor.gmn.scenes import (
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
 
 
-TINY = GMNArch(r_channels=8, lstm_channels=8, z_channels=2, draw_steps=2, decoder_channels=4, tower_channels=8,
-               haptic_hidden=16, core_kernel=3, renderer_kernel=3)  # fmt: skip
 MODS = modality_split(2, 16)
-
-
-@pytest.fixture(scope="module")
-def data():
-    return scene_dataset(SceneDatasetConfig(n_scenes=6, n_views=6, image_size=16, supersample=1), workers=1, progress=False)
 
 
 def test_eq2_product_without_experts_is_the_standard_normal():

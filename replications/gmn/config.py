@@ -29,6 +29,20 @@ CONTEXT_GAIN = AtLeast(CONTEXT_GAIN_NATS, over_seeds="every-seed")
 # The chapter passes both per-seed checks (this one and ABOVE_CHANCE) as their lowest seed's value: the same
 # rule ("in every seed" holds exactly when the lowest seed passes), and the verdict box shows the value it
 # judges (for a per-seed value it would show the mean over seeds).
+# (1') Haptic targets (third pass, fixed before its run, after measuring what the scenes' grasps can carry,
+#     never from a model's haptic values): a grasp depends only on the object's shape, and the generator
+#     draws 5-cube shapes from a set of 315 (H(shape) = 5.69 nats). A model can then expect to gain at most
+#     H(shape) nats on its targets together over no context, H(shape) / 5 = 1.14 nats per target pair on
+#     the check's 5 targets; the Bayes observer that knows the shape set (sensorimotor.gmn.haptic_oracle)
+#     gains 1.1 from 2 grasps. So the 10-nat bar was out of reach of any model, and a gain above the bound
+#     only shows a poor prediction without context (the eq. 2 view gained +9 to +24 in the second pass). On
+#     haptic targets the check therefore compares a scene's own 2 grasps with 2 grasps of another scene, on
+#     the same targets (evaluation.other_scene_gap: zero when the context is ignored, and both sides have
+#     context): the lowest seed's mean - 3 SE, divided by the observer's gap on the same protocol (measured
+#     in the chapter), must reach HAPTIC_OBSERVER_FRACTION: three standard errors clear of half of what an
+#     ideal observer makes of the grasps. Check (2) on haptics uses the same gap.
+HAPTIC_OBSERVER_FRACTION = 0.5
+HAPTIC_CONTEXT_GAIN = AtLeast(HAPTIC_OBSERVER_FRACTION, over_seeds="every-seed")
 CONTEXT_SEED_RATIO = 3.0
 CONTEXT_OVER_SEED_NOISE = AtLeast(CONTEXT_SEED_RATIO, over_seeds="mean")  # the value is already a ratio over seeds
 # Instrument check "classification above chance" (Fig. 4): each model's accuracy with each context kind
@@ -45,13 +59,23 @@ MISSING_SEED_NOTE = (
 )
 
 
+def is_haptic(modality: str) -> bool:
+    """Whether a check's modality label (``M2_MODALITIES``, ``M8_MODALITIES``) names haptic targets."""
+    return modality.startswith("haptics")
+
+
 def context_check(model: str, modality: str) -> str:
-    """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets."""
+    """The name of the context-use check (1) for ``model`` (e.g. "APoE") on ``modality`` targets ((1') on haptics)."""
+    if is_haptic(modality):
+        return (f"{model} {modality} own-over-other-scene context gap − {CONTEXT_GAIN_SE:g} SE over the Bayes "
+                "observer's, lowest seed")  # fmt: skip
     return f"{model} {modality} context gain − {CONTEXT_GAIN_SE:g} SE, lowest seed (nats)"
 
 
 def seed_noise_check(model: str, modality: str) -> str:
-    """The name of the context-use check (2): the gain over its seed standard deviation."""
+    """The name of the context-use check (2): the gain (the gap on haptics) over its seed standard deviation."""
+    if is_haptic(modality):
+        return f"{model} {modality} context gap / seed sd"
     return f"{model} {modality} context gain / seed sd"
 
 
@@ -65,7 +89,7 @@ def context_checks(models: tuple[str, ...], modalities) -> dict:
     out = {}
     for m in models:
         for mod in modalities:
-            out[context_check(m, mod)] = CONTEXT_GAIN
+            out[context_check(m, mod)] = HAPTIC_CONTEXT_GAIN if is_haptic(mod) else CONTEXT_GAIN
             out[seed_noise_check(m, mod)] = CONTEXT_OVER_SEED_NOISE
     return out
 
@@ -139,7 +163,7 @@ class GMNConfig(ChapterConfig):
     supersample: int = 2
     n_parts: tuple[int, ...] = (5,)  # Shepard-Metzler objects with 5 parts (Section 4)
     classify_parts: tuple[int, ...] = (4, 6)  # unseen 4- and 6-part objects for classification (authors' README)
-    workers: int = 1  # processes generating scenes
+    workers: int = 2  # processes generating scenes (the scenes do not depend on it)
     train_processes: int = 2  # models trained at the same time, one per worker process (2: both cores of the machine)
     torch_threads: int = 1  # 0 = torch's default; 1 avoids OpenMP spin-wait stalls on a shared 2-core machine
     # --- model (GMNArch) -------------------------------------------------------------------------
@@ -170,6 +194,8 @@ class GMNConfig(ChapterConfig):
     density_extra: tuple[int, ...] = (0, 2)  # extra target-modality contexts (0 = fully cross-modal)
     density_targets: int = 5
     eval_samples: int = 4  # importance samples of z (posterior proposal) per estimate (the authors: 50)
+    observer_scenes: int = 32  # test scenes on which the Bayes haptic observer is scored (check (1'))
+    eval_threads: int = 2  # torch threads for the evaluations, which run after training with the machine to themselves
     # --- Fig. 1: cross-modal generation --------------------------------------------------------------
     generation_queries: int = 6
     generation_samples: int = 3
@@ -215,6 +241,13 @@ class GMNConfig(ChapterConfig):
             )
         if self.image_size % 8:
             raise ConfigError(f"image_size must be a multiple of 8, got {self.image_size}")
+        if self.density_scenes < 2 or self.missing_eval_scenes < 2:
+            raise ConfigError(f"density_scenes={self.density_scenes} and missing_eval_scenes={self.missing_eval_scenes} must "
+                              "be >= 2 (paired gains need a standard error; the other-scene gap needs another scene)")
+        if not 2 <= self.observer_scenes <= self.n_test_scenes:
+            raise ConfigError(f"observer_scenes={self.observer_scenes} must be in [2, n_test_scenes={self.n_test_scenes}]")
+        if self.eval_threads < 0:
+            raise ConfigError(f"eval_threads={self.eval_threads} must be >= 0 (0 = torch's default)")
         for name in ("n_seeds", "missing_seeds", "classify_samples", "eval_samples"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
@@ -245,10 +278,10 @@ PAPER_ARCH = dict(  # authors' code, model "v4" (Appendix B): nc_context, nc_lst
 
 PROFILES = Profiles(
     smoke=GMNConfig(
-        n_train_scenes=48, n_test_scenes=16, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
+        n_train_scenes=48, n_test_scenes=16, workers=1, image_size=16, r_channels=8, lstm_channels=8, z_channels=2, missing_seeds=1,
         draw_steps=2, decoder_channels=4, tower_channels=8, haptic_hidden=16, n_seeds=1, train_steps=6, batch_size=4,
         max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
-        density_extra=(0, 2), eval_samples=2, generation_queries=3, generation_samples=2, silhouette_scenes=3,
+        density_extra=(0, 2), eval_samples=2, observer_scenes=2, eval_threads=1, generation_queries=3, generation_samples=2, silhouette_scenes=3,
         classify_groups=1, classify_group_size=4, classify_counts=(1, 4), classify_targets=2, classify_samples=2,
         missing_train_steps=4, missing_eval_scenes=4, missing_eval_points=2, spacetime_batch=2, spacetime_repeats=1,
     ),  # fmt: skip
@@ -272,6 +305,8 @@ PROFILES = Profiles(
         density_counts=tuple(range(16)),
         density_extra=(0, 1, 2, 5),
         eval_samples=50,  # authors' evaluation scripts: 50 z samples
+        observer_scenes=200,
+        eval_threads=0,
         silhouette_scenes=200,
         classify_groups=100,
         classify_counts=(1, 2, 3, 4, 5),  # authors' script: 0..5 contexts

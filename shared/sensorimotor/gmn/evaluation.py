@@ -2,7 +2,8 @@
 
 * :func:`cross_modal_density` (Fig. 3): log-likelihood of targets of one modality against the number of
   context pairs of another, with or without extra context from the target modality;
-  :func:`context_gain` and :func:`same_modality_gain`: whether a model uses its context at all.
+  :func:`context_gain`, :func:`same_modality_gain` and :func:`other_scene_gap`: whether a model uses its
+  context at all.
 * :func:`generation` and :func:`silhouette_agreement` (Fig. 1): images sampled from one image and many
   haptic contexts, and how well their silhouettes match the truth.
 * :func:`classification` (Fig. 4): which of ``k`` scenes a held-out set of query-sense pairs belongs to.
@@ -44,7 +45,7 @@ def cross_modal_density(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int],
     source: str, target: str, counts: Sequence[int], extra_counts: Sequence[int], n_targets: int,
     n_samples: int, sigma: float, seed: int, grey: tuple[bool, ...] = (False,), chunk: int = 32,
-    per_scene: bool = False,
+    per_scene: bool = False, other_scene: bool = False,
 ) -> np.ndarray:  # fmt: skip
     """Mean log p(X_target | V, C) per target pair, shape (len(grey), len(extra_counts), len(counts)).
 
@@ -54,17 +55,23 @@ def cross_modal_density(
     ``grey`` lists the scorings (RGB and/or grey for image targets) computed from the same z samples.
     ``per_scene=True`` returns each scene's mean instead, with a last axis of len(scenes) (for paired
     differences between entries, :func:`context_gain`). With ``source == target`` the context holds
-    ``counts[j] + extra_counts[i]`` pairs of that modality.
+    ``counts[j] + extra_counts[i]`` pairs of that modality. With ``other_scene=True`` every scene gets the
+    context pairs of the next scene of its chunk (the same targets, a wrong scene's context).
     """
+    chunks = _chunks(scenes, chunk)
+    if other_scene and min(len(ids) for ids in chunks) < 2:
+        raise ValueError(f"other_scene needs at least 2 scenes per chunk; {len(scenes)} scenes in chunks of {chunk}")
     out = np.zeros((len(grey), len(extra_counts), len(counts), len(scenes)))
     device = _device(model)
     for i, extra in enumerate(extra_counts):
         for j, count in enumerate(counts):
             offset = 0
-            for part, ids in enumerate(_chunks(scenes, chunk)):
+            for part, ids in enumerate(chunks):
                 gen = make_rng(seed, "density", part)
                 ctx_counts = {source: count, target: extra} if source != target else {target: count + extra}
                 context, tgt = make_batch(data, modalities, ids, ctx_counts, {target: n_targets}, gen, device)
+                if other_scene:  # scene b reads the context of scene b + 1 (mod the chunk)
+                    context = {name: (sense, query, (scene - 1) % len(ids)) for name, (sense, query, scene) in context.items()}
                 tgen = torch_generator(seed, "density-z", part, i, j, device=str(device))
                 ll = model.log_likelihood(
                     context, tgt, len(ids), n_samples=n_samples, sigma=sigma, grey=tuple(grey), generator=tgen
@@ -128,6 +135,21 @@ def same_modality_gain(
     ll = cross_modal_density(model, data, modalities, scenes, target, target, (0,), (0, n_context), n_targets,
                              n_samples, sigma, seed, per_scene=True)  # fmt: skip
     return context_gain(ll[0, 1, 0], ll[0, 0, 0], n_se)
+
+
+def other_scene_gap(
+    model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int], target: str,
+    n_context: int, n_targets: int, n_samples: int, sigma: float, seed: int, n_se: float = 3.0,
+) -> dict[str, float]:  # fmt: skip
+    """:func:`context_gain` of a scene's own ``n_context`` pairs of ``target``'s modality over the same number
+    of pairs of another scene, on the same targets: zero for a model that ignores its context, and, unlike
+    the gain over no context, not raised by a poor prediction without context."""
+    chunk = 33 if len(scenes) % 32 == 1 else 32  # no chunk of one scene (it has no other scene to swap with)
+    common = dict(counts=(0,), extra_counts=(n_context,), n_targets=n_targets, n_samples=n_samples, sigma=sigma,
+                  seed=seed, per_scene=True, chunk=chunk)  # fmt: skip
+    own = cross_modal_density(model, data, modalities, scenes, target, target, **common)
+    other = cross_modal_density(model, data, modalities, scenes, target, target, other_scene=True, **common)
+    return context_gain(own[0, 0, 0], other[0, 0, 0], n_se)
 
 
 @torch.no_grad()
