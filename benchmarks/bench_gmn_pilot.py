@@ -4,7 +4,8 @@ Trains the baseline and APoE on the chapter's scenes and, every ``--every`` step
 same-modality context gain (log-likelihood of test targets with 2 same-modality context pairs minus
 with none, nats per target pair, mean ± SE over test scenes) for image and haptic targets, the
 cross-modal gains from 7 pairs of the other modality (haptics -> image, also with APoE's eq. 2 product,
-and image -> haptics). Prints one line per checkpoint.
+and image -> haptics), and the haptic check's gap between a scene's own 2 grasps and another scene's (the
+Bayes observer's gap on the chapter's test scenes: about 174 nats). Prints one line per checkpoint.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_gmn_pilot.py --steps 3000 --every 500 --batch 8
 """
@@ -29,6 +30,8 @@ def gains(model: GMN, data, mods, ids, samples: int, sigma: float) -> dict[str, 
     for name in ("image", "haptic"):
         g = ev.same_modality_gain(model, data, mods, ids, name, 2, 5, samples, sigma, 0)
         out[f"{name}<-{name}"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
+    g = ev.other_scene_gap(model, data, mods, ids, "haptic", 2, 5, samples, sigma, 0)  # the chapter's haptic check
+    out["haptic own-other gap"] = f"{g['mean']:+.2f}±{g['se']:.2f}"
     ll = ev.cross_modal_density(model, data, mods, ids, "haptic", "image", (0, 7), (0,), 5, samples, sigma, 0, per_scene=True)
     g = ev.context_gain(ll[0, 0, 1], ll[0, 0, 0])
     out["image<-7haptic"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
