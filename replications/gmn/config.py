@@ -204,7 +204,7 @@ class GMNConfig(ChapterConfig):
     silhouette_scenes: int = 32
     silhouette_threshold: float = 0.1
     # --- Fig. 4: classification ------------------------------------------------------------------
-    classify_groups: int = 20  # groups of classify_group_size candidates: 200 trials per cell and seed
+    classify_groups: int = 10  # groups of classify_group_size candidates: 100 trials per cell and seed
     classify_group_size: int = 10
     classify_counts: tuple[int, ...] = (1, 5)
     classify_targets: int = 5  # held-out pairs per modality (the authors: the last 5 views)
