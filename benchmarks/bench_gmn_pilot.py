@@ -5,7 +5,10 @@ same-modality context gain (log-likelihood of test targets with 2 same-modality 
 with none, nats per target pair, mean ± SE over test scenes) for image and haptic targets, the
 cross-modal gains from 7 pairs of the other modality (haptics -> image, also with APoE's eq. 2 product,
 and image -> haptics), and the haptic check's gap between a scene's own 2 grasps and another scene's (the
-Bayes observer's gap on the chapter's test scenes: about 174 nats). Prints one line per checkpoint.
+Bayes observer's gap on the chapter's test scenes: about 174 nats), and the same gap with 7 pairs of the other
+modality as the only context (grasps -> image, images -> haptics: which way a scene's information flows).
+``--single-context p`` trains with a fraction p of scenes whose context shows one modality only. Prints one
+line per checkpoint.
 
     OMP_NUM_THREADS=1 python benchmarks/bench_gmn_pilot.py --steps 3000 --every 500 --batch 8
 """
@@ -32,6 +35,9 @@ def gains(model: GMN, data, mods, ids, samples: int, sigma: float) -> dict[str, 
         out[f"{name}<-{name}"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
     g = ev.other_scene_gap(model, data, mods, ids, "haptic", 2, 5, samples, sigma, 0)  # the chapter's haptic check
     out["haptic own-other gap"] = f"{g['mean']:+.2f}±{g['se']:.2f}"
+    for source, target in (("haptic", "image"), ("image", "haptic")):  # what one sense tells about the other
+        g = ev.other_scene_gap(model, data, mods, ids, target, 7, 5, samples, sigma, 0, source=source)
+        out[f"{target}<-7{source} own-other gap"] = f"{g['mean']:+.2f}±{g['se']:.2f}"
     ll = ev.cross_modal_density(model, data, mods, ids, "haptic", "image", (0, 7), (0,), 5, samples, sigma, 0, per_scene=True)
     g = ev.context_gain(ll[0, 0, 1], ll[0, 0, 0])
     out["image<-7haptic"] = f"{g['mean']:+.1f}±{g['se']:.1f}"
@@ -64,6 +70,7 @@ def main() -> None:
     p.add_argument("--targets", type=int, default=15)
     p.add_argument("--opposite", type=int, default=1)
     p.add_argument("--sigma", type=float, nargs=2, default=(0.2, 0.1))
+    p.add_argument("--single-context", type=float, default=0.0, help="fraction of scenes with a one-modality context")
     p.add_argument("--schemes", default="baseline,apoe")
     p.add_argument("--test", type=int, default=32)
     p.add_argument("--samples", type=int, default=4)
@@ -82,7 +89,8 @@ def main() -> None:
         torch.manual_seed(0)
         model = GMN(mods, arch, scheme)
         spec = TrainSpec(steps=a.steps, batch_size=a.batch, lr=a.lr, max_targets=a.targets, sigma_start=a.sigma[0],
-                         sigma_end=a.sigma[1], sigma_anneal=0.5, opposite=bool(a.opposite))
+                         sigma_end=a.sigma[1], sigma_anneal=0.5, opposite=bool(a.opposite),
+                         single_context=a.single_context)
         start = time.perf_counter()
         cost = [0.0]
 

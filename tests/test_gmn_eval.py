@@ -107,6 +107,20 @@ def test_other_scene_context_is_the_next_scenes_on_the_same_targets(model, data)
         gmn_eval.cross_modal_density(reader, data, mods, range(4), "haptic", "haptic", other_scene=True, **common)
 
 
+def test_cross_modal_other_scene_gap_swaps_only_the_source_context(data):
+    """With a source modality the context holds only its pairs (image targets, haptic context here), and the gap
+    is the reader's own-context value minus the next scene's, scene by scene."""
+    mods = modality_split(2, 16)
+    reader = _ContextReader()
+    ids = np.arange(32) % 6
+    gap = gmn_eval.other_scene_gap(reader, data, mods, ids, "image", 3, 2, 1, 0.1, 0, source="haptic")
+    common = dict(counts=(3,), extra_counts=(0,), n_targets=2, n_samples=1, sigma=0.1, seed=0, per_scene=True, chunk=32)
+    own = gmn_eval.cross_modal_density(reader, data, mods, ids, "haptic", "image", **common)[0, 0, 0]
+    expected = gmn_eval.context_gain(own, np.roll(own, -1))
+    assert gap["n"] == 32 and gap["mean"] == pytest.approx(expected["mean"]) and gap["se"] == pytest.approx(expected["se"])
+    assert gap["se"] > 0  # the stand-in reads its scene's grasps (its mean gap is 0: a cyclic sum of differences)
+
+
 def test_generation_and_silhouettes(model, data):
     mods = modality_split(2, 16)
     out = gmn_eval.generation(model, data, mods, 1, {"image": 1, "haptic": 5}, n_queries=3, n_samples=2, seed=0)

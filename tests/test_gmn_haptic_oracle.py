@@ -54,27 +54,27 @@ def scenes():
 
 def test_the_observer_gains_from_context_within_the_information_bound(scenes):
     hands, haptics = scenes
-    dims = range(haptics.shape[-1])
-    none = bayes_haptic_observer(hands, haptics, dims, 0, 3, 0.1, seed=0)
+    dims = {"haptic": range(haptics.shape[-1])}
+    none = bayes_haptic_observer(hands, haptics, dims, 0, 3, 0.1, seed=0)["haptic"]
     assert none["gain"]["mean"] == pytest.approx(0.0, abs=1e-9)
     assert none["other_scene"]["mean"] == pytest.approx(0.0, abs=1e-9)  # no context: nothing to swap
-    two = bayes_haptic_observer(hands, haptics, dims, 2, 3, 0.1, seed=0)
+    two = bayes_haptic_observer(hands, haptics, dims, 2, 3, 0.1, seed=0)["haptic"]
     _, prob = shape_distribution((5,))
     gain = two["gain"]["mean"]
     assert 0.0 < gain <= -math.log(prob.min()) / 3  # each scene's gain is at most -log p(its shape) / 3
     assert two["bound"] == pytest.approx(shape_entropy((5,)) / 3)
     assert two["other_scene"]["mean"] > gain  # another scene's grasps point at the wrong shape: worse than none
-    one_target = bayes_haptic_observer(hands, haptics, dims, 2, 1, 0.1, seed=0)
+    one_target = bayes_haptic_observer(hands, haptics, dims, 2, 1, 0.1, seed=0)["haptic"]
     assert one_target["gain"]["mean"] > gain  # fewer targets: the same information over fewer pairs
 
 
 def test_grasps_of_another_world_are_refused(scenes):
     hands, haptics = scenes
     with pytest.raises(ValueError, match="feel like none"):
-        bayes_haptic_observer(hands, np.clip(haptics + 0.3, 0, 1), range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands, np.clip(haptics + 0.3, 0, 1), {"haptic": range(haptics.shape[-1])}, 2, 3, 0.1, seed=0)
     with pytest.raises(ValueError, match="hands must be"):
-        bayes_haptic_observer(hands[..., :6], haptics, range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands[..., :6], haptics, {"haptic": range(haptics.shape[-1])}, 2, 3, 0.1, seed=0)
     with pytest.raises(ValueError, match="n_context"):
-        bayes_haptic_observer(hands, haptics, range(haptics.shape[-1]), 6, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands, haptics, {"haptic": range(haptics.shape[-1])}, 6, 3, 0.1, seed=0)
     with pytest.raises(ValueError, match="2 scenes"):
-        bayes_haptic_observer(hands[:1], haptics[:1], range(haptics.shape[-1]), 2, 3, 0.1, seed=0)
+        bayes_haptic_observer(hands[:1], haptics[:1], {"haptic": range(haptics.shape[-1])}, 2, 3, 0.1, seed=0)

@@ -140,15 +140,18 @@ def same_modality_gain(
 def other_scene_gap(
     model: GMN, data: Mapping[str, np.ndarray], modalities: Sequence[Modality], scenes: Sequence[int], target: str,
     n_context: int, n_targets: int, n_samples: int, sigma: float, seed: int, n_se: float = 3.0,
+    source: str | None = None,
 ) -> dict[str, float]:  # fmt: skip
-    """:func:`context_gain` of a scene's own ``n_context`` pairs of ``target``'s modality over the same number
-    of pairs of another scene, on the same targets: zero for a model that ignores its context, and, unlike
-    the gain over no context, not raised by a poor prediction without context."""
+    """:func:`context_gain` of a scene's own ``n_context`` context pairs over the same number of pairs of
+    another scene, on the same targets: zero for a model that ignores its context, and, unlike the gain
+    over no context, not raised by a poor prediction without context. The context is of ``target``'s own
+    modality, or of ``source``'s alone (a cross-modal gap: what one sense tells the model about another)."""
     chunk = 33 if len(scenes) % 32 == 1 else 32  # no chunk of one scene (it has no other scene to swap with)
-    common = dict(counts=(0,), extra_counts=(n_context,), n_targets=n_targets, n_samples=n_samples, sigma=sigma,
-                  seed=seed, per_scene=True, chunk=chunk)  # fmt: skip
-    own = cross_modal_density(model, data, modalities, scenes, target, target, **common)
-    other = cross_modal_density(model, data, modalities, scenes, target, target, other_scene=True, **common)
+    source = target if source is None else source
+    counts = dict(counts=(0,), extra_counts=(n_context,)) if source == target else dict(counts=(n_context,), extra_counts=(0,))
+    common = dict(**counts, n_targets=n_targets, n_samples=n_samples, sigma=sigma, seed=seed, per_scene=True, chunk=chunk)
+    own = cross_modal_density(model, data, modalities, scenes, source, target, **common)
+    other = cross_modal_density(model, data, modalities, scenes, source, target, other_scene=True, **common)
     return context_gain(own[0, 0, 0], other[0, 0, 0], n_se)
 
 

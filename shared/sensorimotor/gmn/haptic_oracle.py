@@ -17,7 +17,7 @@ from context over none, and its gap between a scene's own context and another sc
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -64,16 +64,18 @@ def shape_entropy(n_parts: Sequence[int] = (5,)) -> float:
 
 
 def bayes_haptic_observer(
-    hands: np.ndarray, haptics: np.ndarray, indices: Sequence[int], n_context: int, n_targets: int, sigma: float,
+    hands: np.ndarray, haptics: np.ndarray, modalities: Mapping[str, Sequence[int]], n_context: int, n_targets: int,
+    sigma: float,
     seed: int, n_parts: Sequence[int] = (5,), hand: HandSpec | None = None, n_se: float = 3.0,
-) -> dict[str, Any]:  # fmt: skip
+) -> dict[str, dict[str, Any]]:  # fmt: skip
     """What the Bayes observer makes of ``n_context`` grasps of a scene for ``n_targets`` other grasps of it.
 
     ``hands`` (N, V, 7) and ``haptics`` (N, V, D) are test scenes' hand queries and senses (as in a scene
-    dataset), ``indices`` the sense entries of the haptic modality scored. Per scene the views are
+    dataset), ``modalities`` maps each haptic modality scored to its sense entries (the grasps are made
+    once and scored for every modality). Per scene the views are
     shuffled, the first ``n_context`` are the context and the last ``n_targets`` the targets; the
     log-likelihood of the targets together, with and without the context, is divided by ``n_targets``
-    (nats per target pair). Returns ``gain`` (own context over none) and ``other_scene`` (own context over
+    (nats per target pair). Returns, per modality, ``gain`` (own context over none) and ``other_scene`` (own context over
     the next scene's, as :func:`evaluation.other_scene_gap`), each as :func:`evaluation.context_gain`
     reports it, and ``bound`` = H(shape) / n_targets, the most ``gain`` can be in expectation. Raises if
     a scene's grasps are not those of any shape of the set (a different simulator or ``n_parts``).
@@ -88,30 +90,34 @@ def bayes_haptic_observer(
             f"got {n_scenes}, {n_context}, {n_targets}"
         )
     hand = hand or HandSpec()
-    indices = np.asarray(indices, dtype=np.int64)
+    columns = {name: np.asarray(indices, dtype=np.int64) for name, indices in modalities.items()}
     shapes, prob = shape_distribution(n_parts)
     picks = [make_rng(seed, "bayes-haptic", s).permutation(n_views) for s in range(n_scenes)]
     views = np.array([np.concatenate([p[:n_context], p[n_views - n_targets:]]) for p in picks])  # (N, c + t)
     queries = hands[np.arange(n_scenes)[:, None], views].reshape(-1, 7)
-    truth = haptics[np.arange(n_scenes)[:, None], views][..., indices]  # (N, c + t, d)
-    # log N(sense | grasp of each shape, sigma^2 I) for every shape, scene and picked view
-    log_n = np.empty((len(shapes), n_scenes, views.shape[1]))
+    truth = haptics[np.arange(n_scenes)[:, None], views]  # (N, c + t, D)
+    # log N(sense | grasp of each shape, sigma^2 I) for every modality, shape, scene and picked view
+    log_n = {name: np.empty((len(shapes), n_scenes, views.shape[1])) for name in columns}
     matches = np.empty((len(shapes), n_scenes), dtype=bool)
-    norm = len(indices) * math.log(math.sqrt(2 * math.pi) * sigma)
     for k, centres in enumerate(shapes):
-        felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(n_scenes, views.shape[1], -1)
-        felt = felt[..., indices].astype(np.float64)
-        log_n[k] = -((felt - truth) ** 2).sum(-1) / (2 * sigma**2) - norm
+        felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(truth.shape).astype(np.float64)
         matches[k] = np.abs(felt - truth).max(axis=(1, 2)) < 1e-5
+        for name, cols in columns.items():
+            norm = len(cols) * math.log(math.sqrt(2 * math.pi) * sigma)
+            log_n[name][k] = -((felt[..., cols] - truth[..., cols]) ** 2).sum(-1) / (2 * sigma**2) - norm
     if not matches.any(axis=0).all():
         raise ValueError(f"{int((~matches.any(axis=0)).sum())} scene(s) feel like none of the {len(shapes)} shapes of "
                          f"{tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip
     log_prior = np.log(prob)[:, None]
-    targets = log_n[:, :, n_context:].sum(-1)  # (K, N) log p(T | shape)
-    posterior = log_prior + log_n[:, :, :n_context].sum(-1)
-    posterior -= logsumexp(posterior, axis=0, keepdims=True)
-    with_context = logsumexp(posterior + targets, axis=0) / n_targets
-    without = logsumexp(log_prior + targets, axis=0) / n_targets
-    other = logsumexp(np.roll(posterior, -1, axis=1) + targets, axis=0) / n_targets  # scene i, context of i + 1
-    return {"gain": context_gain(with_context, without, n_se), "other_scene": context_gain(with_context, other, n_se),
-            "bound": float(-(prob * np.log(prob)).sum() / n_targets)}  # fmt: skip
+    bound = float(-(prob * np.log(prob)).sum() / n_targets)
+    out = {}
+    for name, per_view in log_n.items():
+        targets = per_view[:, :, n_context:].sum(-1)  # (K, N) log p(T | shape)
+        posterior = log_prior + per_view[:, :, :n_context].sum(-1)
+        posterior -= logsumexp(posterior, axis=0, keepdims=True)
+        with_context = logsumexp(posterior + targets, axis=0) / n_targets
+        without = logsumexp(log_prior + targets, axis=0) / n_targets
+        other = logsumexp(np.roll(posterior, -1, axis=1) + targets, axis=0) / n_targets  # scene i, context of i + 1
+        out[name] = {"gain": context_gain(with_context, without, n_se),
+                     "other_scene": context_gain(with_context, other, n_se), "bound": bound}  # fmt: skip
+    return out

@@ -44,6 +44,11 @@ class TrainSpec:
     seed: int = 0
     opposite: bool = False  # double each batch with context and target swapped (authors' --add-opposite)
     mask_targets: bool = True  # missing modalities: hidden from the targets too (False: context only, as the authors)
+    single_context: float = 0.0  # fraction of batch scenes whose context shows one modality only (all stay targets)
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.single_context <= 1.0:
+            raise ValueError(f"single_context must be a fraction in [0, 1], got {self.single_context!r}")
 
     def sigma(self, step: int) -> float:
         frac = min(1.0, step / max(1.0, self.sigma_anneal * self.steps))
@@ -73,6 +78,8 @@ def train_gmn(
     n_scenes = len(data["images"])
     if scene_modalities is not None and scene_modalities.shape != (n_scenes, len(modalities)):
         raise ValueError(f"scene_modalities must be (n_scenes, M) = {(n_scenes, len(modalities))}, got {scene_modalities.shape}")
+    if scene_modalities is not None and spec.single_context:
+        raise ValueError("scene_modalities and spec.single_context > 0 cannot be combined (both choose what a context shows)")
     opt = torch.optim.Adam(model.parameters(), lr=spec.lr)
     history: dict[str, list[float]] = {"loss": [], "nll_per_dim": [], "kl": [], "sigma": []}
 
@@ -90,9 +97,11 @@ def train_gmn(
         if evaluate is not None and eval_every and step % eval_every == 0:
             run_eval(step)
         scenes = gen.choice(n_scenes, size=spec.batch_size, replace=False)
-        allowed = None if scene_modalities is None else scene_modalities[scenes]
+        allowed, mask_targets = None if scene_modalities is None else scene_modalities[scenes], spec.mask_targets
+        if spec.single_context:
+            allowed, mask_targets = single_modality_contexts(gen, spec.batch_size, len(modalities), spec.single_context), False
         context, target = training_batch(data, modalities, scenes, gen, spec.max_context, spec.max_targets, allowed, device,
-                                         spec.mask_targets)  # fmt: skip
+                                         mask_targets)  # fmt: skip
         n = spec.batch_size
         if spec.opposite:
             context, target = with_opposite(context, target, n)
@@ -115,6 +124,17 @@ def train_gmn(
         run_eval(spec.steps)
     model.eval()
     return history
+
+
+def single_modality_contexts(gen: np.random.Generator, n_scenes: int, n_modalities: int, fraction: float) -> np.ndarray:
+    """(n_scenes, M) bool context masks: each scene, with probability ``fraction``, shows one modality
+    (uniform) in its context, otherwise all; a training batch built with them keeps every modality among
+    the targets, so the model must predict the others from the one it is shown."""
+    masks = np.ones((n_scenes, n_modalities), dtype=bool)
+    single = gen.random(n_scenes) < fraction
+    shown = gen.integers(0, n_modalities, size=n_scenes)
+    masks[single] = np.eye(n_modalities, dtype=bool)[shown[single]]
+    return masks
 
 
 def trained_gmn(
