@@ -98,13 +98,14 @@ def bayes_haptic_observer(
     truth = haptics[np.arange(n_scenes)[:, None], views]  # (N, c + t, D)
     # log N(sense | grasp of each shape, sigma^2 I) for every modality, shape, scene and picked view
     log_n = {name: np.empty((len(shapes), n_scenes, views.shape[1])) for name in columns}
+    norms = {name: len(cols) * math.log(math.sqrt(2 * math.pi) * sigma) for name, cols in columns.items()}
+    truths = {name: truth[..., cols] for name, cols in columns.items()}
     matches = np.empty((len(shapes), n_scenes), dtype=bool)
     for k, centres in enumerate(shapes):
         felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(truth.shape).astype(np.float64)
         matches[k] = np.abs(felt - truth).max(axis=(1, 2)) < 1e-5
         for name, cols in columns.items():
-            norm = len(cols) * math.log(math.sqrt(2 * math.pi) * sigma)
-            log_n[name][k] = -((felt[..., cols] - truth[..., cols]) ** 2).sum(-1) / (2 * sigma**2) - norm
+            log_n[name][k] = -((felt[..., cols] - truths[name]) ** 2).sum(-1) / (2 * sigma**2) - norms[name]
     if not matches.any(axis=0).all():
         raise ValueError(f"{int((~matches.any(axis=0)).sum())} scene(s) feel like none of the {len(shapes)} shapes of "
                          f"{tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip

@@ -1,0 +1,128 @@
+"""Can the GMN's haptic encoder learn to read grasps at all? A supervised reference.
+
+The GMN chapter finds that its models never encode a scene's grasps (own grasps and another scene's
+give the same image predictions). This module asks whether the *architecture* could: the haptic
+representation network of :mod:`sensorimotor.gmn.model` (same widths), summed over a scene's grasps
+as in the GMN, with a linear head trained with cross-entropy to name the object's shape, the strongest
+signal a grasp reader can get. Its learning curve (accuracy against the number of scene examples seen)
+is set beside the GMN's training budget, where the only signal is the reconstruction of other views.
+
+:func:`shape_index` labels each scene by its object's shape in :func:`haptic_oracle.shape_distribution`;
+:func:`train_shape_reader` trains the reader and reports its held-out accuracy along training.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from sensorimotor.gmn.haptic_oracle import shape_distribution
+from sensorimotor.gmn.model import GMNArch, HapticRepresentation, ModalitySpec
+from sensorimotor.gmn.scenes import Modality, extract
+from sensorimotor.seeding import rng as make_rng
+
+
+def _cells_key(centres: np.ndarray) -> tuple:
+    cells = np.round(centres - centres.min(axis=0)).astype(np.int64)
+    return tuple(sorted(map(tuple, cells.tolist())))
+
+
+def shape_index(centres: np.ndarray, n_parts: Sequence[int] = (5,)) -> np.ndarray:
+    """Each scene's shape as an index into ``shape_distribution(n_parts)`` (N,).
+
+    ``centres`` (N, P, 3) are a scene dataset's cube centres (NaN-padded). Raises if a scene's object is
+    not a shape of that set (another ``n_parts``, or not a chain of unit cubes).
+    """
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.ndim != 3 or centres.shape[2] != 3:
+        raise ValueError(f"centres must have shape (N, P, 3), got {centres.shape}")
+    shapes, _ = shape_distribution(n_parts)
+    index = {_cells_key(s): i for i, s in enumerate(shapes)}
+    out = np.empty(len(centres), dtype=np.int64)
+    for i, scene in enumerate(centres):
+        cubes = scene[~np.isnan(scene).any(axis=1)]
+        key = _cells_key(cubes) if len(cubes) else ()
+        if key not in index or not np.allclose(cubes - cubes.min(axis=0), np.round(cubes - cubes.min(axis=0))):
+            raise ValueError(f"scene {i}: its object ({len(cubes)} cubes) is none of the {len(shapes)} shapes of "
+                             f"{tuple(n_parts)} parts")  # fmt: skip
+        out[i] = index[key]
+    return out
+
+
+class ShapeReader(nn.Module):
+    """The GMN's haptic representation network, summed over a scene's grasps, and a linear shape head."""
+
+    def __init__(self, modality: Modality, arch: GMNArch, grid: tuple[int, int], n_shapes: int) -> None:
+        super().__init__()
+        self.encoder = HapticRepresentation(ModalitySpec.of(modality), arch, grid)
+        self.head = nn.Linear(arch.r_channels * grid[0] * grid[1], n_shapes)
+
+    def forward(self, sense: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+        """``sense`` (n, g, d), ``query`` (n, g, 7): g grasps of each of n scenes -> shape logits (n, n_shapes)."""
+        n, g = sense.shape[:2]
+        rep = self.encoder(sense.reshape(n * g, -1), query.reshape(n * g, -1)).reshape(n, g, -1).sum(1)
+        return self.head(rep)
+
+
+def _grasps(data: Mapping[str, np.ndarray], modality: Modality, scenes: np.ndarray, views: np.ndarray):
+    sense, query = extract(data, modality, np.repeat(scenes, views.shape[1]), views.reshape(-1))
+    shape = (len(scenes), views.shape[1])
+    return torch.as_tensor(sense).reshape(*shape, -1), torch.as_tensor(query).reshape(*shape, -1)
+
+
+def train_shape_reader(
+    train: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray], modality: Modality, arch: GMNArch,
+    grid: tuple[int, int], steps: int, batch: int = 32, lr: float = 1e-3, max_grasps: int = 7,
+    eval_grasps: Sequence[int] = (2, 7), eval_every: int = 1000, seed: int = 0, n_parts: Sequence[int] = (5,),
+) -> Iterator[dict]:  # fmt: skip
+    """Train a :class:`ShapeReader` on ``train`` scenes and score it on ``test`` scenes along the way.
+
+    Each step draws ``batch`` training scenes and one grasp count, uniform in 1..``max_grasps``, and
+    that many of each scene's grasps. Every ``eval_every`` steps (and at 0 and the end) the accuracy of
+    naming each test scene's shape from its first ``g`` grasps, for each ``g`` in ``eval_grasps``, is
+    recorded. Yields {"step", "scenes_seen", "accuracy": {g: acc}} at each of these points (the settings
+    and labels are checked when called, before any training). Same seed, same curve.
+    """
+    n_views = train["haptics"].shape[1]
+    if steps < 0 or batch < 1 or eval_every < 1 or not 1 <= max_grasps <= n_views:
+        raise ValueError(f"need steps >= 0, batch >= 1, eval_every >= 1, 1 <= max_grasps <= {n_views}; "
+                         f"got {steps}, {batch}, {eval_every}, {max_grasps}")  # fmt: skip
+    if not eval_grasps or min(eval_grasps) < 1 or max(eval_grasps) > test["haptics"].shape[1]:
+        raise ValueError(f"eval_grasps must be counts in 1..{test['haptics'].shape[1]}, got {tuple(eval_grasps)}")
+    if modality.kind != "haptic":
+        raise ValueError(f"modality {modality.name!r} is {modality.kind!r}; the shape reader reads a haptic modality")
+    y_train = torch.as_tensor(shape_index(train["centres"], n_parts))
+    y_test = shape_index(test["centres"], n_parts)
+    shapes, _ = shape_distribution(n_parts)
+    with torch.random.fork_rng(devices=[]):  # the caller's torch random state is left as it was
+        torch.manual_seed(int(make_rng(seed, "shape-reader-init").integers(0, 2**62)))
+        model = ShapeReader(modality, arch, grid, len(shapes))
+    optimiser = torch.optim.Adam(model.parameters(), lr)
+    gen = make_rng(seed, "shape-reader")
+    n_train, n_test = len(y_train), len(y_test)
+    test_views = np.tile(np.arange(max(eval_grasps)), (n_test, 1))
+
+    def evaluate(step: int) -> dict:
+        with torch.no_grad():
+            sense, query = _grasps(test, modality, np.arange(n_test), test_views)
+            acc = {g: float((model(sense[:, :g], query[:, :g]).argmax(1).numpy() == y_test).mean()) for g in eval_grasps}
+        return {"step": step, "scenes_seen": step * batch, "accuracy": acc}
+
+    def curve() -> Iterator[dict]:
+        yield evaluate(0)
+        for step in range(1, steps + 1):
+            scenes = gen.integers(0, n_train, batch)
+            count = int(gen.integers(1, max_grasps + 1))
+            views = np.stack([gen.permutation(n_views)[:count] for _ in scenes])
+            sense, query = _grasps(train, modality, scenes, views)
+            loss = nn.functional.cross_entropy(model(sense, query), y_train[scenes])
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            if step % eval_every == 0 or step == steps:
+                yield evaluate(step)
+
+    return curve()  # a generator: the checks above run when called, the training when iterated

@@ -1,0 +1,62 @@
+"""The supervised grasp reader (sensorimotor.gmn.shape_probe): shape labels, learning, and bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sensorimotor.gmn.haptic_oracle import shape_distribution
+from sensorimotor.gmn.model import GMNArch
+from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split
+from sensorimotor.gmn.shape_probe import shape_index, train_shape_reader
+
+SMALL = GMNArch(r_channels=8, haptic_hidden=32)
+
+
+def _scenes(n: int, n_parts=(5,), n_views: int = 8) -> dict[str, np.ndarray]:
+    config = SceneDatasetConfig(n_scenes=n, n_views=n_views, image_size=16, supersample=1, n_parts=n_parts)
+    scenes = [make_scene(config, i) for i in range(n)]
+    return {key: np.stack([s[key] for s in scenes]) for key in scenes[0]}
+
+
+@pytest.fixture(scope="module", name="data")
+def eight_scenes():
+    return _scenes(8)
+
+
+def test_each_scene_is_labelled_with_its_own_shape(data):
+    shapes, _ = shape_distribution((5,))
+    labels = shape_index(data["centres"])
+    assert labels.shape == (8,) and len(set(labels.tolist())) > 1
+    for centres, k in zip(data["centres"], labels, strict=True):
+        ours = centres[np.lexsort(centres.T)]
+        theirs = shapes[k][np.lexsort(shapes[k].T)]
+        assert np.allclose(ours - theirs, (ours - theirs)[0], atol=1e-6)  # the same cells, only translated
+
+
+def test_a_scene_of_another_part_count_is_refused():
+    four = _scenes(2, n_parts=(4,))
+    with pytest.raises(ValueError, match="none of the 315 shapes"):
+        shape_index(four["centres"])
+    with pytest.raises(ValueError, match=r"\(N, P, 3\)"):
+        shape_index(four["centres"][0])
+
+
+def test_the_reader_learns_the_shapes_of_its_training_scenes_and_repeats_itself(data):
+    hand = modality_split(2, 16)[1]
+    run = lambda: list(train_shape_reader(data, data, hand, SMALL, (2, 2), steps=600, batch=8, lr=1e-2,  # noqa: E731
+                                     max_grasps=4, eval_grasps=(4,), eval_every=200, seed=3))  # fmt: skip
+    curve = run()
+    assert [r["step"] for r in curve] == [0, 200, 400, 600] and curve[-1]["scenes_seen"] == 4800
+    assert curve[-1]["accuracy"][4] >= 0.75  # 8 scenes memorised from 4 grasps (chance: about 1/8)
+    assert curve == run()
+
+
+def test_bad_settings_are_refused_before_training(data):
+    image, hand = modality_split(2, 16)
+    with pytest.raises(ValueError, match="reads a haptic modality"):
+        train_shape_reader(data, data, image, SMALL, (2, 2), steps=1)
+    with pytest.raises(ValueError, match="eval_grasps"):
+        train_shape_reader(data, data, hand, SMALL, (2, 2), steps=1, eval_grasps=(9,))
+    with pytest.raises(ValueError, match="max_grasps"):
+        train_shape_reader(data, data, hand, SMALL, (2, 2), steps=1, max_grasps=0)
