@@ -8,7 +8,7 @@ import pytest
 from sensorimotor.gmn.haptic_oracle import shape_distribution
 from sensorimotor.gmn.model import GMNArch
 from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split
-from sensorimotor.gmn.shape_probe import shape_index, train_shape_reader
+from sensorimotor.gmn.shape_probe import bayes_group_classification, shape_index, train_shape_reader
 
 SMALL = GMNArch(r_channels=8, haptic_hidden=32)
 
@@ -60,3 +60,24 @@ def test_bad_settings_are_refused_before_training(data):
         train_shape_reader(data, data, hand, SMALL, (2, 2), steps=1, eval_grasps=(9,))
     with pytest.raises(ValueError, match="max_grasps"):
         train_shape_reader(data, data, hand, SMALL, (2, 2), steps=1, max_grasps=0)
+
+
+def test_the_bayes_observer_classifies_by_grasps_and_is_at_chance_without_them():
+    three = _scenes(8, n_parts=(3,), n_views=8)
+    groups = np.arange(8).reshape(2, 4)
+    labels = shape_index(three["centres"], (3,)).reshape(2, 4)
+    correct = bayes_group_classification(three["hands"], three["haptics"], groups, (0, 4), 3, 0.1, seed=0, n_parts=(3,))
+    assert correct.shape == (2, 8)
+    assert correct[0] == pytest.approx(np.full(8, 0.25))  # no context: every candidate ties, chance 1/k
+    unique = np.array([[(row == row[i]).sum() == 1 for i in range(4)] for row in labels]).reshape(-1)
+    assert unique.any() and (correct[1][unique] == 1.0).all()  # a shape alone in its group is found from 4 grasps
+
+
+def test_the_bayes_observer_refuses_scenes_of_another_shape_set():
+    three = _scenes(4, n_parts=(3,), n_views=6)
+    with pytest.raises(ValueError, match="none of the"):
+        bayes_group_classification(three["hands"], three["haptics"], np.arange(4).reshape(1, 4), (1,), 2, 0.1, 0, n_parts=(2,))
+    with pytest.raises(ValueError, match="groups must be"):
+        bayes_group_classification(three["hands"], three["haptics"], np.arange(4), (1,), 2, 0.1, 0, n_parts=(3,))
+    with pytest.raises(ValueError, match="max\\(counts\\)"):
+        bayes_group_classification(three["hands"], three["haptics"], np.arange(4).reshape(1, 4), (5,), 2, 0.1, 0, n_parts=(3,))

@@ -9,6 +9,9 @@ is set beside the GMN's training budget, where the only signal is the reconstruc
 
 :func:`shape_index` labels each scene by its object's shape in :func:`haptic_oracle.shape_distribution`;
 :func:`train_shape_reader` trains the reader and reports its held-out accuracy along training.
+:func:`bayes_group_classification` is the Bayes observer of the chapter's Fig. 4 with haptic contexts:
+could grasps tell which of ``k`` scenes some held-out grasps come from, for an observer that knows the
+shape set?
 """
 
 from __future__ import annotations
@@ -17,10 +20,13 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import numpy as np
 import torch
+from scipy.special import logsumexp
 from torch import nn
 
+from sensorimotor.gmn.hand_sim import HandSpec, grasp
 from sensorimotor.gmn.haptic_oracle import shape_distribution
 from sensorimotor.gmn.model import GMNArch, HapticRepresentation, ModalitySpec
+from sensorimotor.gmn.scene_sim import SceneObject
 from sensorimotor.gmn.scenes import Modality, extract
 from sensorimotor.seeding import rng as make_rng
 
@@ -126,3 +132,57 @@ def train_shape_reader(
                 yield evaluate(step)
 
     return curve()  # a generator: the checks above run when called, the training when iterated
+
+
+def bayes_group_classification(
+    hands: np.ndarray, haptics: np.ndarray, groups: np.ndarray, counts: Sequence[int], n_targets: int, sigma: float,
+    seed: int, n_parts: Sequence[int] = (4, 6), hand: HandSpec | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Fig. 4's task with grasp contexts, done by the Bayes observer that knows the shape set.
+
+    ``hands`` (N, V, 7) and ``haptics`` (N, V, D) are a scene set's hand queries and senses, ``groups``
+    (G, k) scene ids. In each group every scene's views are shuffled once; its context is its first
+    ``count`` grasps (nested over ``counts``) and its targets its last ``n_targets``. Scene i's targets
+    are scored under each candidate j's context, log p(T_i | C_j) = log sum_s p(s | C_j) p(T_i | s) over
+    the shapes s (Gaussian grasps of std ``sigma`` around each shape's grasp, as the models' likelihood),
+    and assigned to the best j (a tie among m candidates counts 1/m when the right one is among them).
+    Only grasps are scored (the models also score image targets). Returns correct (len(counts), G * k) as
+    float; costs one simulated grasp per shape, scene and picked view. Raises if a scene's grasps are
+    those of no shape of the set.
+    """
+    hands, haptics, groups = np.asarray(hands), np.asarray(haptics, dtype=np.float64), np.asarray(groups)
+    n_views = hands.shape[1] if hands.ndim == 3 else 0
+    if hands.ndim != 3 or hands.shape[2] != 7 or haptics.shape[:2] != hands.shape[:2]:
+        raise ValueError(f"hands must be (N, V, 7) and haptics (N, V, D) with the same N, V; got {hands.shape}, {haptics.shape}")
+    if groups.ndim != 2 or groups.shape[1] < 2 or groups.min() < 0 or groups.max() >= len(hands):
+        raise ValueError(f"groups must be (G, k >= 2) scene ids in [0, {len(hands)}), got shape {groups.shape}")
+    if not counts or min(counts) < 0 or n_targets < 1 or max(counts) + n_targets > n_views:
+        raise ValueError(f"need counts >= 0, n_targets >= 1 and max(counts) + n_targets <= {n_views}; "
+                         f"got {tuple(counts)}, {n_targets}")  # fmt: skip
+    hand = hand or HandSpec()
+    shapes, prob = shape_distribution(n_parts)
+    n_context = max(counts)
+    out = np.zeros((len(counts), groups.size))
+    for g, group in enumerate(groups):
+        k = len(group)
+        picks = [make_rng(seed, "bayes-classify", g, i).permutation(n_views) for i in range(k)]
+        views = np.array([np.concatenate([p[:n_context], p[n_views - n_targets:]]) for p in picks])  # (k, c + t)
+        queries = hands[group[:, None], views].reshape(-1, 7)
+        truth = haptics[group[:, None], views]  # (k, c + t, D)
+        log_n = np.empty((len(shapes), k, views.shape[1]))
+        matches = np.zeros(k, dtype=bool)
+        for s, centres in enumerate(shapes):
+            felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(truth.shape)
+            matches |= np.abs(felt - truth).max(axis=(1, 2)) < 1e-5
+            log_n[s] = -((felt - truth) ** 2).sum(-1) / (2 * sigma**2)  # the Gaussian's constant cancels
+        if not matches.all():
+            raise ValueError(f"group {g}: scene(s) {group[~matches].tolist()} feel like none of the {len(shapes)} shapes "
+                             f"of {tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip
+        targets = log_n[:, :, n_context:].sum(-1)  # (S, k): log p(T_i | s) up to a constant
+        for ci, count in enumerate(counts):
+            posterior = np.log(prob)[:, None] + log_n[:, :, :count].sum(-1)  # (S, k): candidate j's context
+            posterior -= logsumexp(posterior, axis=0, keepdims=True)
+            scores = logsumexp(posterior[:, None, :] + targets[:, :, None], axis=0)  # (i, j)
+            best = np.isclose(scores, scores.max(axis=1, keepdims=True), rtol=0.0, atol=1e-9)
+            out[ci, g * k : (g + 1) * k] = np.diag(best) / best.sum(axis=1)  # a tie is a fair draw among the tied
+    return out
