@@ -12,7 +12,7 @@ set on the chapter's Fig. 4 task with grasp contexts (its first G groups of clas
 at all? Nothing is cached or written; numbers only.
 
     OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_grasp_reader.py --steps 30000 --every 2000
-    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_grasp_reader.py --bayes-groups 2
+    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_grasp_reader.py --bayes-groups 2 [--prune 40]
 
 Measured (one thread, 2026-11-30): see replications/gmn/README.md, "Could the encoder read grasps?".
 """
@@ -42,12 +42,13 @@ def main() -> None:
     p.add_argument("--lr", type=float, default=1e-3)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--bayes-groups", type=int, default=0, help="score the Bayes observer on this many Fig. 4 groups instead")
+    p.add_argument("--prune", type=float, default=None, help="the Bayes observer's prune_nats (default: every shape)")
     args = p.parse_args()
     torch.set_num_threads(1)
     chapter = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
     cfg = chapter.gmn_config(args.profile)
     if args.bayes_groups:
-        bayes(cfg, args.bayes_groups)
+        bayes(cfg, args.bayes_groups, args.prune)
         return
     kw = dict(n_views=cfg.n_views, image_size=cfg.image_size, supersample=cfg.supersample, n_parts=cfg.n_parts, seed=cfg.seed)
     train = scene_dataset(SceneDatasetConfig(cfg.n_train_scenes, split="train", **kw), workers=cfg.workers, progress=False)
@@ -67,7 +68,7 @@ def main() -> None:
               flush=True)
 
 
-def bayes(cfg, n_groups: int) -> None:
+def bayes(cfg, n_groups: int, prune_nats: float | None) -> None:
     """The Bayes observer on the first ``n_groups`` groups of the chapter's classification scenes."""
     if not 1 <= n_groups <= cfg.classify_groups:
         raise SystemExit(f"--bayes-groups must be in 1..{cfg.classify_groups} (the profile's classify_groups), got {n_groups}")
@@ -79,11 +80,11 @@ def bayes(cfg, n_groups: int) -> None:
     _, prob = shape_distribution(cfg.classify_parts)
     start = time.perf_counter()
     correct = bayes_group_classification(data["hands"], data["haptics"], groups, cfg.classify_counts, cfg.classify_targets,
-                                         cfg.sigma_end, cfg.seed, cfg.classify_parts)  # fmt: skip
+                                         cfg.sigma_end, cfg.seed, cfg.classify_parts, prune_nats=prune_nats)  # fmt: skip
     trials = correct.shape[1]
     print(f"Bayes observer, grasps only, {len(prob)} shapes of {cfg.classify_parts} parts, {n_groups} groups of "
           f"{cfg.classify_group_size} ({trials} trials; chance {1 / cfg.classify_group_size:.2f}; "
-          f"{time.perf_counter() - start:.0f} s):")
+          f"pruned at {prune_nats} nats; {time.perf_counter() - start:.0f} s):")
     for count, row in zip(cfg.classify_counts, correct, strict=True):
         se = np.sqrt(row.mean() * (1 - row.mean()) / trials)
         print(f"  {count} grasp contexts, {cfg.classify_targets} target grasps: accuracy {row.mean():.2f} ± {se:.2f}")

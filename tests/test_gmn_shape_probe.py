@@ -81,3 +81,13 @@ def test_the_bayes_observer_refuses_scenes_of_another_shape_set():
         bayes_group_classification(three["hands"], three["haptics"], np.arange(4), (1,), 2, 0.1, 0, n_parts=(3,))
     with pytest.raises(ValueError, match="max\\(counts\\)"):
         bayes_group_classification(three["hands"], three["haptics"], np.arange(4).reshape(1, 4), (5,), 2, 0.1, 0, n_parts=(3,))
+
+
+def test_pruning_the_posterior_gives_the_same_answers():
+    three = _scenes(8, n_parts=(3,), n_views=8)
+    groups = np.arange(8).reshape(2, 4)
+    args = (three["hands"], three["haptics"], groups, (1, 2, 4), 3, 0.1, 5)
+    exact = bayes_group_classification(*args, n_parts=(3,))
+    assert (bayes_group_classification(*args, n_parts=(3,), prune_nats=40.0) == exact).all()
+    with pytest.raises(ValueError, match="prune_nats"):
+        bayes_group_classification(*args, n_parts=(3,), prune_nats=float("nan"))

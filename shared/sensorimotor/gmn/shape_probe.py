@@ -134,9 +134,18 @@ def train_shape_reader(
     return curve()  # a generator: the checks above run when called, the training when iterated
 
 
+def _grasp_log_likelihood(
+    obj: SceneObject, queries: np.ndarray, truth: np.ndarray, sigma: float, hand: HandSpec
+) -> tuple[np.ndarray, np.ndarray]:
+    """log N(truth | the grasps of ``obj`` at ``queries``, sigma^2 I) up to its constant, summed over all but the
+    first axis of ``queries`` (n, v, 7) / ``truth`` (n, v, D); and whether the grasps match ``truth`` exactly (n,)."""
+    felt = grasp(obj, queries.reshape(-1, 7), hand).reshape(truth.shape)
+    return -((felt - truth) ** 2).sum((-1, -2)) / (2 * sigma**2), np.abs(felt - truth).max(axis=(-1, -2)) < 1e-5
+
+
 def bayes_group_classification(
     hands: np.ndarray, haptics: np.ndarray, groups: np.ndarray, counts: Sequence[int], n_targets: int, sigma: float,
-    seed: int, n_parts: Sequence[int] = (4, 6), hand: HandSpec | None = None,
+    seed: int, n_parts: Sequence[int] = (4, 6), hand: HandSpec | None = None, prune_nats: float | None = None,
 ) -> np.ndarray:  # fmt: skip
     """Fig. 4's task with grasp contexts, done by the Bayes observer that knows the shape set.
 
@@ -147,8 +156,13 @@ def bayes_group_classification(
     the shapes s (Gaussian grasps of std ``sigma`` around each shape's grasp, as the models' likelihood),
     and assigned to the best j (a tie among m candidates counts 1/m when the right one is among them).
     Only grasps are scored (the models also score image targets). Returns correct (len(counts), G * k) as
-    float; costs one simulated grasp per shape, scene and picked view. Raises if a scene's grasps are
-    those of no shape of the set.
+    float. Raises if a scene's grasps are those of no shape of the set.
+
+    Cost: one simulated grasp per shape, scene and picked view. With ``prune_nats`` the context grasps
+    are read one at a time and a shape is dropped from a candidate's posterior once it falls more than
+    ``prune_nats`` below that posterior's best shape (a mass below e^-prune_nats of it), so later context
+    grasps and the target grasps are simulated only for the shapes left: much cheaper for the larger
+    context counts, and the same answers unless a dropped shape's mass mattered.
     """
     hands, haptics, groups = np.asarray(hands), np.asarray(haptics, dtype=np.float64), np.asarray(groups)
     n_views = hands.shape[1] if hands.ndim == 3 else 0
@@ -159,30 +173,51 @@ def bayes_group_classification(
     if not counts or min(counts) < 0 or n_targets < 1 or max(counts) + n_targets > n_views:
         raise ValueError(f"need counts >= 0, n_targets >= 1 and max(counts) + n_targets <= {n_views}; "
                          f"got {tuple(counts)}, {n_targets}")  # fmt: skip
+    if prune_nats is not None and not (np.isfinite(prune_nats) and prune_nats > 0):
+        raise ValueError(f"prune_nats must be None (every shape) or a finite number > 0, got {prune_nats!r}")
     hand = hand or HandSpec()
     shapes, prob = shape_distribution(n_parts)
+    objects = [SceneObject(c, np.zeros_like(c)) for c in shapes]
     n_context = max(counts)
     out = np.zeros((len(counts), groups.size))
     for g, group in enumerate(groups):
         k = len(group)
         picks = [make_rng(seed, "bayes-classify", g, i).permutation(n_views) for i in range(k)]
         views = np.array([np.concatenate([p[:n_context], p[n_views - n_targets:]]) for p in picks])  # (k, c + t)
-        queries = hands[group[:, None], views].reshape(-1, 7)
-        truth = haptics[group[:, None], views]  # (k, c + t, D)
-        log_n = np.empty((len(shapes), k, views.shape[1]))
-        matches = np.zeros(k, dtype=bool)
-        for s, centres in enumerate(shapes):
-            felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(truth.shape)
-            matches |= np.abs(felt - truth).max(axis=(1, 2)) < 1e-5
-            log_n[s] = -((felt - truth) ** 2).sum(-1) / (2 * sigma**2)  # the Gaussian's constant cancels
-        if not matches.all():
-            raise ValueError(f"group {g}: scene(s) {group[~matches].tolist()} feel like none of the {len(shapes)} shapes "
-                             f"of {tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip
-        targets = log_n[:, :, n_context:].sum(-1)  # (S, k): log p(T_i | s) up to a constant
+        queries, truth = hands[group[:, None], views], haptics[group[:, None], views]  # (k, c + t, 7 / D)
+
+        def log_n(shape: int, scenes: np.ndarray, which: slice, queries=queries, truth=truth):
+            return _grasp_log_likelihood(objects[shape], queries[scenes, which], truth[scenes, which], sigma, hand)
+
+        log_post = np.repeat(np.log(prob)[:, None], k, axis=1)  # (S, k): candidate j's unnormalised posterior
+        exact = np.ones((len(shapes), k), dtype=bool)  # the shape's grasps match the scene's exactly so far
+        snapshots = {0: log_post.copy()} if 0 in counts else {}
+        for v in range(n_context):  # context grasps one at a time, nested over the counts
+            alive = np.isfinite(log_post)
+            for shape in np.flatnonzero(alive.any(axis=1)):
+                scenes = np.flatnonzero(alive[shape])
+                ll, match = log_n(shape, scenes, slice(v, v + 1))
+                log_post[shape, scenes] += ll
+                exact[shape, scenes] &= match
+            if prune_nats is not None:
+                log_post[log_post < log_post.max(axis=0, keepdims=True) - prune_nats] = -np.inf
+            if v + 1 in counts:
+                snapshots[v + 1] = log_post.copy()
+        needed = np.zeros(len(shapes), dtype=bool)
+        for post in snapshots.values():
+            needed |= np.isfinite(post).any(axis=1)
+        targets = np.full((len(shapes), k), -np.inf)  # log p(T_i | s) up to a constant
+        every = np.arange(k)
+        for shape in np.flatnonzero(needed):
+            targets[shape], match = log_n(shape, every, slice(n_context, n_context + n_targets))
+            exact[shape] &= match
+        exact &= np.isfinite(log_post) & needed[:, None]
+        if not exact.any(axis=0).all():
+            raise ValueError(f"group {g}: scene(s) {group[~exact.any(axis=0)].tolist()} feel like none of the "
+                             f"{len(shapes)} shapes of {tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip
         for ci, count in enumerate(counts):
-            posterior = np.log(prob)[:, None] + log_n[:, :, :count].sum(-1)  # (S, k): candidate j's context
-            posterior -= logsumexp(posterior, axis=0, keepdims=True)
-            scores = logsumexp(posterior[:, None, :] + targets[:, :, None], axis=0)  # (i, j)
+            post = snapshots[count] - logsumexp(snapshots[count], axis=0, keepdims=True)  # (S, j)
+            scores = logsumexp(post[:, None, :] + targets[:, :, None], axis=0)  # (i, j)
             best = np.isclose(scores, scores.max(axis=1, keepdims=True), rtol=0.0, atol=1e-9)
             out[ci, g * k : (g + 1) * k] = np.diag(best) / best.sum(axis=1)  # a tie is a fair draw among the tied
     return out
