@@ -50,9 +50,8 @@ def main() -> None:
     if args.bayes_groups:
         bayes(cfg, args.bayes_groups, args.prune)
         return
-    kw = dict(n_views=cfg.n_views, image_size=cfg.image_size, supersample=cfg.supersample, n_parts=cfg.n_parts, seed=cfg.seed)
-    train = scene_dataset(SceneDatasetConfig(cfg.n_train_scenes, split="train", **kw), workers=cfg.workers, progress=False)
-    test = scene_dataset(SceneDatasetConfig(cfg.n_test_scenes, split="test", **kw), workers=cfg.workers, progress=False)
+    train = scenes(cfg, cfg.n_train_scenes, "train", cfg.n_parts)
+    test = scenes(cfg, cfg.n_test_scenes, "test", cfg.n_parts)
     hand = modality_split(2, cfg.image_size)[1]
     arch = GMNArch(**cfg.arch_dict())
     grid = (cfg.image_size // 4, cfg.image_size // 4)  # the latent grid of the chapter's M = 2 models
@@ -68,14 +67,19 @@ def main() -> None:
               flush=True)
 
 
+def scenes(cfg, n: int, split: str, n_parts: tuple[int, ...]) -> dict[str, np.ndarray]:
+    """The chapter's scene set ``split`` of ``n`` scenes (the same cache entry the chapter uses)."""
+    config = SceneDatasetConfig(n, n_views=cfg.n_views, image_size=cfg.image_size, supersample=cfg.supersample,
+                                n_parts=n_parts, split=split, seed=cfg.seed)  # fmt: skip
+    return scene_dataset(config, workers=cfg.workers, progress=False)
+
+
 def bayes(cfg, n_groups: int, prune_nats: float | None) -> None:
     """The Bayes observer on the first ``n_groups`` groups of the chapter's classification scenes."""
     if not 1 <= n_groups <= cfg.classify_groups:
         raise SystemExit(f"--bayes-groups must be in 1..{cfg.classify_groups} (the profile's classify_groups), got {n_groups}")
     n_classify = cfg.classify_groups * cfg.classify_group_size
-    data = scene_dataset(SceneDatasetConfig(n_classify, n_views=cfg.n_views, image_size=cfg.image_size,
-                                            supersample=cfg.supersample, n_parts=cfg.classify_parts, split="classify",
-                                            seed=cfg.seed), workers=cfg.workers, progress=False)  # fmt: skip
+    data = scenes(cfg, n_classify, "classify", cfg.classify_parts)
     groups = np.arange(n_classify).reshape(cfg.classify_groups, cfg.classify_group_size)[:n_groups]
     _, prob = shape_distribution(cfg.classify_parts)
     start = time.perf_counter()

@@ -50,8 +50,9 @@ def shape_index(centres: np.ndarray, n_parts: Sequence[int] = (5,)) -> np.ndarra
     out = np.empty(len(centres), dtype=np.int64)
     for i, scene in enumerate(centres):
         cubes = scene[~np.isnan(scene).any(axis=1)]
+        offsets = cubes - cubes.min(axis=0) if len(cubes) else cubes
         key = _cells_key(cubes) if len(cubes) else ()
-        if key not in index or not np.allclose(cubes - cubes.min(axis=0), np.round(cubes - cubes.min(axis=0))):
+        if key not in index or not np.allclose(offsets, np.round(offsets)):
             raise ValueError(f"scene {i}: its object ({len(cubes)} cubes) is none of the {len(shapes)} shapes of "
                              f"{tuple(n_parts)} parts")  # fmt: skip
         out[i] = index[key]
@@ -109,12 +110,12 @@ def train_shape_reader(
     optimiser = torch.optim.Adam(model.parameters(), lr)
     gen = make_rng(seed, "shape-reader")
     n_train, n_test = len(y_train), len(y_test)
-    test_views = np.tile(np.arange(max(eval_grasps)), (n_test, 1))
+    test_sense, test_query = _grasps(test, modality, np.arange(n_test), np.tile(np.arange(max(eval_grasps)), (n_test, 1)))
 
     def evaluate(step: int) -> dict:
         with torch.no_grad():
-            sense, query = _grasps(test, modality, np.arange(n_test), test_views)
-            acc = {g: float((model(sense[:, :g], query[:, :g]).argmax(1).numpy() == y_test).mean()) for g in eval_grasps}
+            acc = {g: float((model(test_sense[:, :g], test_query[:, :g]).argmax(1).numpy() == y_test).mean())
+                   for g in eval_grasps}  # fmt: skip
         return {"step": step, "scenes_seen": step * batch, "accuracy": acc}
 
     def curve() -> Iterator[dict]:
@@ -137,10 +138,10 @@ def train_shape_reader(
 def _grasp_log_likelihood(
     obj: SceneObject, queries: np.ndarray, truth: np.ndarray, sigma: float, hand: HandSpec
 ) -> tuple[np.ndarray, np.ndarray]:
-    """log N(truth | the grasps of ``obj`` at ``queries``, sigma^2 I) up to its constant, summed over all but the
-    first axis of ``queries`` (n, v, 7) / ``truth`` (n, v, D); and whether the grasps match ``truth`` exactly (n,)."""
+    """log N(truth | the grasps of ``obj`` at ``queries``, sigma^2 I) up to its constant, per scene and view of
+    ``queries`` (n, v, 7) / ``truth`` (n, v, D): (n, v); and whether each scene's grasps all match exactly (n,)."""
     felt = grasp(obj, queries.reshape(-1, 7), hand).reshape(truth.shape)
-    return -((felt - truth) ** 2).sum((-1, -2)) / (2 * sigma**2), np.abs(felt - truth).max(axis=(-1, -2)) < 1e-5
+    return -((felt - truth) ** 2).sum(-1) / (2 * sigma**2), np.abs(felt - truth).max(axis=(-1, -2)) < 1e-5
 
 
 def bayes_group_classification(
@@ -186,9 +187,6 @@ def bayes_group_classification(
         views = np.array([np.concatenate([p[:n_context], p[n_views - n_targets:]]) for p in picks])  # (k, c + t)
         queries, truth = hands[group[:, None], views], haptics[group[:, None], views]  # (k, c + t, 7 / D)
 
-        def log_n(shape: int, scenes: np.ndarray, which: slice, queries=queries, truth=truth):
-            return _grasp_log_likelihood(objects[shape], queries[scenes, which], truth[scenes, which], sigma, hand)
-
         log_post = np.repeat(np.log(prob)[:, None], k, axis=1)  # (S, k): candidate j's unnormalised posterior
         exact = np.ones((len(shapes), k), dtype=bool)  # the shape's grasps match the scene's exactly so far
         snapshots = {0: log_post.copy()} if 0 in counts else {}
@@ -196,8 +194,9 @@ def bayes_group_classification(
             alive = np.isfinite(log_post)
             for shape in np.flatnonzero(alive.any(axis=1)):
                 scenes = np.flatnonzero(alive[shape])
-                ll, match = log_n(shape, scenes, slice(v, v + 1))
-                log_post[shape, scenes] += ll
+                ll, match = _grasp_log_likelihood(objects[shape], queries[scenes, v : v + 1], truth[scenes, v : v + 1],
+                                                  sigma, hand)  # fmt: skip
+                log_post[shape, scenes] += ll[:, 0]
                 exact[shape, scenes] &= match
             if prune_nats is not None:
                 log_post[log_post < log_post.max(axis=0, keepdims=True) - prune_nats] = -np.inf
@@ -207,11 +206,11 @@ def bayes_group_classification(
         for post in snapshots.values():
             needed |= np.isfinite(post).any(axis=1)
         targets = np.full((len(shapes), k), -np.inf)  # log p(T_i | s) up to a constant
-        every = np.arange(k)
         for shape in np.flatnonzero(needed):
-            targets[shape], match = log_n(shape, every, slice(n_context, n_context + n_targets))
+            ll, match = _grasp_log_likelihood(objects[shape], queries[:, n_context:], truth[:, n_context:], sigma, hand)
+            targets[shape] = ll.sum(axis=1)
             exact[shape] &= match
-        exact &= np.isfinite(log_post) & needed[:, None]
+        exact &= np.isfinite(log_post)  # a shape alive at the largest count was simulated at every view
         if not exact.any(axis=0).all():
             raise ValueError(f"group {g}: scene(s) {group[~exact.any(axis=0)].tolist()} feel like none of the "
                              f"{len(shapes)} shapes of {tuple(n_parts)} parts: not scenes of this simulator")  # fmt: skip
