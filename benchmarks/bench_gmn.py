@@ -13,9 +13,10 @@ import time
 import numpy as np
 import torch
 
-from sensorimotor.gmn.hand_sim import grasp, sample_hand_poses
+from sensorimotor.gmn.hand_sim import grasp, grasp_shapes, sample_hand_poses
+from sensorimotor.gmn.haptic_oracle import shape_distribution
 from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
-from sensorimotor.gmn.scene_sim import random_object, render_views, sample_viewpoints
+from sensorimotor.gmn.scene_sim import SceneObject, random_object, render_views, sample_viewpoints
 from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split, training_batch
 
 DEFAULT = GMNArch(core_kernel=3, renderer_kernel=3)  # the chapter's `default` profile
@@ -43,6 +44,13 @@ def bench_simulator(repeats: int) -> None:
     cfg = SceneDatasetConfig(n_scenes=1)
     t = cpu_seconds(lambda: make_scene(cfg, 0), repeats)
     print(f"  one whole scene at 32x32:                   {t * 1e3:7.1f} ms  ({1 / t:.1f} scenes/s per core)")
+    shapes, _ = shape_distribution((5,))  # what the Bayes observers simulate: every shape at the same queries
+    queries = np.repeat(sample_hand_poses(gen, 10)[None], len(shapes), axis=0)
+    print(f"Bayes observers' grasps: {len(shapes)} shapes x 10 queries (CPU seconds)")
+    loop = cpu_seconds(lambda: [grasp(SceneObject(c, np.zeros_like(c)), q) for c, q in zip(shapes, queries)], 1)
+    batched = cpu_seconds(lambda: grasp_shapes(shapes, queries), 1)
+    print(f"  one grasp call per shape (reference):       {loop:7.2f} s")
+    print(f"  grasp_shapes, all shapes in one call:       {batched:7.2f} s  ({loop / batched:.1f}x)")
 
 
 def bench_sizes() -> None:

@@ -41,6 +41,11 @@ def test_profiles_load_and_validate(chapter):
         chapter.gmn_config("smoke", max_context=15)
     with pytest.raises(ConfigError, match="unknown profile"):
         chapter.gmn_config("huge")
+    for bad in (0.0, -5.0):
+        with pytest.raises(ConfigError, match="classify_bayes_prune"):
+            chapter.gmn_config("smoke", classify_bayes_prune=bad)
+    with pytest.raises(ConfigError, match="classify_bayes_prune"):
+        chapter.gmn_config("smoke", classify_bayes_prune=float("inf"))
 
 
 def test_claim_rules_are_fixed_in_the_config(chapter):
@@ -65,7 +70,9 @@ def test_claim_rules_are_fixed_in_the_config(chapter):
                          for mod in chapter.M2_MODALITIES}  # fmt: skip
     for name in ("FIG3_EQ2_WINS", "FIG4_EQ2_ACCURACY_GAIN", "FIG5_EQ2_GAP_DIFFERENCE"):  # checks of the eq. 2 view itself
         assert any(chapter.EQ2 in check for check in getattr(chapter, name).checks)
-    assert sum("above chance" in check for check in chapter.FIG4_ACCURACY_GAIN.checks) == 6
+    for name in ("FIG4_ACCURACY_GAIN", "FIG4_EQ2_ACCURACY_GAIN"):  # 2 models x 3 context kinds, and the Bayes reference
+        checks = getattr(chapter, name).checks
+        assert sum("above chance" in check for check in checks) == 7 and chapter.BAYES_CHANCE_CHECK in checks
     assert chapter.SPACE_PARAM_DEVIATION.kind == "consistency" and chapter.TIME_RATIO_M14.kind == "result"
 
 

@@ -7,14 +7,16 @@ import math
 import numpy as np
 import pytest
 
-from sensorimotor.gmn.haptic_oracle import bayes_haptic_observer, shape_distribution, shape_entropy
+from sensorimotor.gmn.haptic_oracle import bayes_haptic_observer, shape_distribution, shape_entropy, shape_key
 from sensorimotor.gmn.scene_sim import random_object
 from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene
 
 
-def _key(centres: np.ndarray) -> tuple:
-    cells = np.rint(centres - centres.min(axis=0)).astype(int)
-    return tuple(sorted(map(tuple, cells.tolist())))
+def test_a_shapes_key_ignores_translation_and_cube_order():
+    chain = np.array([[0, 0, 0], [1, 0, 0], [1, 1, 0], [1, 1, 1]], dtype=np.float64)
+    assert shape_key(chain) == shape_key(chain[::-1] + [3.5, -2.0, 0.25])
+    assert shape_key(chain) != shape_key(chain * [1, 1, -1])  # reflected: other cells, another shape
+    assert shape_key(chain) == ((0, 0, 0), (1, 0, 0), (1, 1, 0), (1, 1, 1))
 
 
 def test_two_cubes_make_three_equally_likely_shapes():
@@ -26,12 +28,12 @@ def test_two_cubes_make_three_equally_likely_shapes():
 def test_the_shape_set_matches_what_the_generator_draws():
     shapes, prob = shape_distribution((5,))
     assert prob.sum() == pytest.approx(1.0) and len(shapes) == 315
-    index = {_key(s): k for k, s in enumerate(shapes)}
+    index = {shape_key(s): k for k, s in enumerate(shapes)}
     gen = np.random.default_rng(0)
     counts = np.zeros(len(shapes))
     n = 4000
     for _ in range(n):
-        counts[index[_key(random_object(gen, 5).centres)]] += 1  # KeyError: a shape the set lacks
+        counts[index[shape_key(random_object(gen, 5).centres)]] += 1  # KeyError: a shape the set lacks
     top = prob.argmax()  # the most likely shape's frequency agrees within 4 binomial standard errors
     assert abs(counts[top] / n - prob[top]) < 4 * math.sqrt(prob[top] * (1 - prob[top]) / n)
     chi2 = ((counts - n * prob) ** 2 / (n * prob)).sum()  # Pearson's statistic: 314 degrees of freedom

@@ -8,6 +8,7 @@ import pytest
 from sensorimotor.gmn.hand_sim import (
     HandSpec,
     grasp,
+    grasp_shapes,
     haptic_feature_names,
     haptic_halves,
     sample_hand_poses,
@@ -17,6 +18,7 @@ from sensorimotor.gmn.scene_sim import (
     LIGHT_DIRECTION,
     CameraSpec,
     SceneObject,
+    per_row_centres,
     random_object,
     ray_cast,
     render_views,
@@ -157,6 +159,37 @@ def test_grasp_is_deterministic_and_rejects_bad_queries():
     np.testing.assert_array_equal(grasp(obj, poses), grasp(obj, poses))
     with pytest.raises(ValueError, match=r"\(n, 7\)"):
         grasp(obj, np.zeros((3, 6)))
+
+
+def test_grasping_several_shapes_at_once_equals_one_at_a_time(monkeypatch):
+    gen = np.random.default_rng(7)
+    objects = [random_object(gen, n) for n in (4, 6, 1, 5)]  # different sizes: the shorter ones are padded
+    poses = sample_hand_poses(gen, 4 * 3).reshape(4, 3, 7)
+    one_by_one = np.stack([grasp(obj, q) for obj, q in zip(objects, poses, strict=True)])
+    monkeypatch.setattr("sensorimotor.gmn.hand_sim.GRASP_CHUNK", 5)  # chunks that cut through a shape's queries
+    together = grasp_shapes([obj.centres for obj in objects], poses)
+    np.testing.assert_array_equal(together, one_by_one)
+    with pytest.raises(ValueError, match=r"B = 3 shapes"):
+        grasp_shapes([obj.centres for obj in objects[:3]], poses)
+
+
+def test_ray_tests_with_each_rays_own_object_equal_the_shared_form():
+    gen = np.random.default_rng(8)
+    a, b = random_object(gen, 3), random_object(gen, 6)
+    origins = gen.normal(size=(6, 3)) * 0.3 + [6.0, 0.0, 0.0]
+    directions = np.tile([-1.0, 0.0, 0.0], (6, 1)) + gen.normal(size=(6, 3)) * 0.05
+    per_row = np.repeat(per_row_centres([a.centres, b.centres]), 3, axis=0)  # rays 0-2 see a, 3-5 see b
+    for got, want_a, want_b in zip(ray_cast(origins, directions, per_row), ray_cast(origins[:3], directions[:3], a.centres),
+                                   ray_cast(origins[3:], directions[3:], b.centres), strict=True):  # fmt: skip
+        np.testing.assert_array_equal(got, np.concatenate([want_a, want_b]))
+    ends = origins + 8 * directions
+    np.testing.assert_array_equal(segments_hit(origins, ends, per_row),
+                                  np.concatenate([segments_hit(origins[:3], ends[:3], a.centres),
+                                                  segments_hit(origins[3:], ends[3:], b.centres)]))  # fmt: skip
+    with pytest.raises(ValueError, match=r"\(6, K, 3\)"):
+        ray_cast(origins, directions, per_row[:4])
+    with pytest.raises(ValueError, match="non-empty"):
+        per_row_centres([a.centres, np.zeros((0, 3))])
 
 
 def test_haptic_names_and_halves_cover_the_sense():

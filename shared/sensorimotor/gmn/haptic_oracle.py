@@ -8,7 +8,8 @@ shape gives. Its gain over no context is the best any model can expect: on avera
 information I(T; C), at most the entropy of the shape, H(shape) nats for all targets together (so
 H(shape) / n_targets per target pair, the unit of the chapter's context gains).
 
-:func:`shape_distribution` enumerates the shape set with the generator's probabilities;
+:func:`shape_distribution` enumerates the shape set with the generator's probabilities (each shape named
+by :func:`shape_key`);
 :func:`bayes_haptic_observer` scores the observer on test scenes as the chapter scores a model: its gain
 from context over none, and its gap between a scene's own context and another scene's
 (:func:`evaluation.other_scene_gap`).
@@ -24,9 +25,19 @@ import numpy as np
 from scipy.special import logsumexp
 
 from sensorimotor.gmn.evaluation import context_gain
-from sensorimotor.gmn.hand_sim import HandSpec, grasp
-from sensorimotor.gmn.scene_sim import DIRECTIONS, SceneObject
+from sensorimotor.gmn.hand_sim import HandSpec, grasp_shapes
+from sensorimotor.gmn.scene_sim import DIRECTIONS
 from sensorimotor.seeding import rng as make_rng
+
+
+def shape_key(centres: np.ndarray) -> tuple:
+    """A shape's canonical name: its cube cells (integers) after moving the lowest corner to 0, sorted.
+
+    The same for any translation of the object and any order of its cubes (chains walked from either
+    end, or from another start, that fill the same cells are the same shape).
+    """
+    cells = np.round(np.asarray(centres) - np.min(centres, axis=0)).astype(np.int64)
+    return tuple(sorted(map(tuple, cells.tolist())))
 
 
 def shape_distribution(n_parts: Sequence[int] = (5,)) -> tuple[list[np.ndarray], np.ndarray]:
@@ -42,8 +53,7 @@ def shape_distribution(n_parts: Sequence[int] = (5,)) -> tuple[list[np.ndarray],
 
     def walk(cells: list[np.ndarray], prob: float, length: int) -> None:
         if len(cells) == length:
-            arr = np.array(cells)
-            key = tuple(sorted(map(tuple, (arr - arr.min(axis=0)).tolist())))
+            key = shape_key(np.array(cells))
             probs[key] = probs.get(key, 0.0) + prob
             return
         occupied = {tuple(c) for c in cells}
@@ -101,8 +111,9 @@ def bayes_haptic_observer(
     norms = {name: len(cols) * math.log(math.sqrt(2 * math.pi) * sigma) for name, cols in columns.items()}
     truths = {name: truth[..., cols] for name, cols in columns.items()}
     matches = np.empty((len(shapes), n_scenes), dtype=bool)
-    for k, centres in enumerate(shapes):
-        felt = grasp(SceneObject(centres, np.zeros_like(centres)), queries, hand).reshape(truth.shape).astype(np.float64)
+    every_felt = grasp_shapes(shapes, np.repeat(queries[None], len(shapes), axis=0), hand)  # (K, N (c + t), D)
+    for k, felt in enumerate(every_felt):
+        felt = felt.reshape(truth.shape).astype(np.float64)
         matches[k] = np.abs(felt - truth).max(axis=(1, 2)) < 1e-5
         for name, cols in columns.items():
             log_n[name][k] = -((felt[..., cols] - truths[name]) ** 2).sum(-1) / (2 * sigma**2) - norms[name]

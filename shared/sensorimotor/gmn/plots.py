@@ -108,9 +108,15 @@ def plot_generation(outputs: Mapping[str, Mapping[str, np.ndarray]]):
     return fig
 
 
-def plot_classification(results: Mapping[str, Mapping[str, np.ndarray]], counts: Sequence[int], chance: float):
-    """Fig. 4: accuracy against the number of contexts, for I, H and H+I contexts, per model."""
+def plot_classification(
+    results: Mapping[str, Mapping[str, np.ndarray]], counts: Sequence[int], chance: float, reference: np.ndarray | None = None
+):  # fmt: skip
+    """Fig. 4: accuracy against the number of contexts, for I, H and H+I contexts, per model; ``reference``
+    (one accuracy per count) is the Bayes observer's from grasp contexts, drawn in black."""
     fig, ax = plt.subplots(figsize=(6.6, 3.4))
+    if reference is not None:
+        ax.plot(counts, reference, color="black", ls=(0, (1, 1.5)), marker="D", ms=5, mfc="white",
+                label="Bayes observer H (knows the shapes)")  # fmt: skip
     for scheme, per_config in results.items():
         for config, acc in per_config.items():
             ls, marker = CONTEXT_STYLES.get(config, ("solid", "o"))
@@ -122,7 +128,7 @@ def plot_classification(results: Mapping[str, Mapping[str, np.ndarray]], counts:
     ax.set_xlabel("number of contexts per modality")
     ax.set_xticks(list(counts))
     ax.set_ylabel("accuracy")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.03)  # room for a line at 1
     ax.legend(fontsize=8, handlelength=3.5, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0)
     fig.tight_layout()
     return fig

@@ -84,10 +84,33 @@ def hsv_to_rgb(h: np.ndarray, s: np.ndarray, v: np.ndarray) -> np.ndarray:
 # --------------------------------------------------------------------------------------------------
 
 
+def per_row_centres(objects: list[np.ndarray]) -> np.ndarray:
+    """Stack objects' cube centres (k_i, 3) into (B, max k_i, 3) for the per-row form of the ray tests.
+
+    A shorter object is padded with copies of its first cube: the union of its cubes, and so every
+    hit, distance and first-hit index, stay exactly those of the object alone.
+    """
+    if not objects or any(np.ndim(c) != 2 or np.shape(c)[1] != 3 or len(c) == 0 for c in objects):
+        raise ValueError("objects must be a non-empty list of (k, 3) cube-centre arrays with k >= 1")
+    width = max(len(c) for c in objects)
+    return np.stack([np.concatenate([c, np.repeat(np.asarray(c)[:1], width - len(c), axis=0)]) for c in objects])
+
+
+def _cubes(centres: np.ndarray, rows: int) -> np.ndarray:
+    """The cubes to test, first axis over cubes: (K, 3) shared or (K, R, 3) per row, from (K, 3) / (R, K, 3)."""
+    centres = np.asarray(centres, dtype=np.float64)
+    if centres.ndim == 2 and centres.shape[1] == 3:
+        return centres
+    if centres.ndim == 3 and centres.shape[0] == rows and centres.shape[2] == 3:
+        return centres.transpose(1, 0, 2)
+    raise ValueError(f"cube centres must be (K, 3) or ({rows}, K, 3), got {centres.shape}")
+
+
 def _slab_interval(
     origins: np.ndarray, directions: np.ndarray, centre: np.ndarray, half: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Entry/exit parameters (R,) of lines o + t d through one axis-aligned cube, and the entry axis.
+    """Entry/exit parameters (R,) of lines o + t d through one axis-aligned cube, and the per-axis entry
+    parameters (R, 3) (their argmax is the entry axis).
 
     Components of ``d`` that are exactly zero (parallel to a slab, also -0.0) are handled explicitly:
     the slab then holds for every t if the origin lies in it (boundaries included), else for none.
@@ -100,7 +123,10 @@ def _slab_interval(
     inside = (origins >= centre - half) & (origins <= centre + half)
     near = np.where(parallel, np.where(inside, -np.inf, np.inf), near)
     far = np.where(parallel, np.where(inside, np.inf, -np.inf), far)
-    return near.max(axis=1), far.min(axis=1), near.argmax(axis=1)
+    # the max / min over the 3 axes written out: numpy's reductions over a length-3 axis are slow
+    tmin = np.maximum(np.maximum(near[:, 0], near[:, 1]), near[:, 2])
+    tmax = np.minimum(np.minimum(far[:, 0], far[:, 1]), far[:, 2])
+    return tmin, tmax, near
 
 
 def ray_cast(
@@ -108,20 +134,22 @@ def ray_cast(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """First hit of each ray (origin outside the object) with the cubes.
 
-    Returns ``t`` (R,) distance along the (not necessarily unit) direction, ``inf`` for a miss; ``cube``
-    (R,) index of the hit cube, -1 for a miss; ``normal`` (R, 3) outward unit normal at the hit (0 for a miss).
+    ``centres`` (K, 3) are the cubes of one object for every ray, or (R, K, 3) those of each ray's own
+    object (see :func:`per_row_centres`). Returns ``t`` (R,) distance along the (not necessarily unit)
+    direction, ``inf`` for a miss; ``cube`` (R,) index of the hit cube, -1 for a miss; ``normal`` (R, 3)
+    outward unit normal at the hit (0 for a miss).
     """
     origins = np.asarray(origins, dtype=np.float64).reshape(-1, 3)
     directions = np.asarray(directions, dtype=np.float64).reshape(-1, 3)
     best = np.full(len(origins), np.inf)
     cube = np.full(len(origins), -1)
     best_axis = np.zeros(len(origins), dtype=np.int64)
-    for k, centre in enumerate(np.asarray(centres, dtype=np.float64)):
-        tmin, tmax, axis = _slab_interval(origins, directions, centre, CUBE_HALF)
+    for k, centre in enumerate(_cubes(centres, len(origins))):
+        tmin, tmax, near = _slab_interval(origins, directions, centre, CUBE_HALF)
         hit = (tmax >= tmin) & (tmin > 0) & (tmin < best)
         best = np.where(hit, tmin, best)
         cube = np.where(hit, k, cube)
-        best_axis = np.where(hit, axis, best_axis)
+        best_axis[hit] = near[hit].argmax(axis=1)
     rows = np.arange(len(origins))
     normal = np.zeros_like(origins)
     normal[rows, best_axis] = -np.sign(directions[rows, best_axis])
@@ -130,12 +158,15 @@ def ray_cast(
 
 
 def segments_hit(starts: np.ndarray, ends: np.ndarray, centres: np.ndarray, margin: float = 0.0) -> np.ndarray:
-    """Whether each segment (R, 3)->(R, 3) touches any cube (cubes inflated by ``margin``); returns (R,) bool."""
+    """Whether each segment (R, 3)->(R, 3) touches any cube (cubes inflated by ``margin``); returns (R,) bool.
+
+    ``centres`` as in :func:`ray_cast`: (K, 3) shared, or (R, K, 3) per segment.
+    """
     starts = np.asarray(starts, dtype=np.float64).reshape(-1, 3)
     ends = np.asarray(ends, dtype=np.float64).reshape(-1, 3)
     d = ends - starts
     out = np.zeros(len(starts), dtype=bool)
-    for centre in np.asarray(centres, dtype=np.float64):
+    for centre in _cubes(centres, len(starts)):
         tmin, tmax, _ = _slab_interval(starts, d, centre, CUBE_HALF + margin)
         out |= (tmax >= tmin) & (tmax >= 0.0) & (tmin <= 1.0)
     return out

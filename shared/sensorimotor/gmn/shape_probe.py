@@ -23,17 +23,11 @@ import torch
 from scipy.special import logsumexp
 from torch import nn
 
-from sensorimotor.gmn.hand_sim import HandSpec, grasp
-from sensorimotor.gmn.haptic_oracle import shape_distribution
+from sensorimotor.gmn.hand_sim import HandSpec, grasp_shapes
+from sensorimotor.gmn.haptic_oracle import shape_distribution, shape_key
 from sensorimotor.gmn.model import GMNArch, HapticRepresentation, ModalitySpec
-from sensorimotor.gmn.scene_sim import SceneObject
 from sensorimotor.gmn.scenes import Modality, extract
 from sensorimotor.seeding import rng as make_rng
-
-
-def _cells_key(centres: np.ndarray) -> tuple:
-    cells = np.round(centres - centres.min(axis=0)).astype(np.int64)
-    return tuple(sorted(map(tuple, cells.tolist())))
 
 
 def shape_index(centres: np.ndarray, n_parts: Sequence[int] = (5,)) -> np.ndarray:
@@ -46,12 +40,12 @@ def shape_index(centres: np.ndarray, n_parts: Sequence[int] = (5,)) -> np.ndarra
     if centres.ndim != 3 or centres.shape[2] != 3:
         raise ValueError(f"centres must have shape (N, P, 3), got {centres.shape}")
     shapes, _ = shape_distribution(n_parts)
-    index = {_cells_key(s): i for i, s in enumerate(shapes)}
+    index = {shape_key(s): i for i, s in enumerate(shapes)}
     out = np.empty(len(centres), dtype=np.int64)
     for i, scene in enumerate(centres):
         cubes = scene[~np.isnan(scene).any(axis=1)]
         offsets = cubes - cubes.min(axis=0) if len(cubes) else cubes
-        key = _cells_key(cubes) if len(cubes) else ()
+        key = shape_key(cubes) if len(cubes) else ()
         if key not in index or not np.allclose(offsets, np.round(offsets)):
             raise ValueError(f"scene {i}: its object ({len(cubes)} cubes) is none of the {len(shapes)} shapes of "
                              f"{tuple(n_parts)} parts")  # fmt: skip
@@ -135,12 +129,9 @@ def train_shape_reader(
     return curve()  # a generator: the checks above run when called, the training when iterated
 
 
-def _grasp_log_likelihood(
-    obj: SceneObject, queries: np.ndarray, truth: np.ndarray, sigma: float, hand: HandSpec
-) -> tuple[np.ndarray, np.ndarray]:
-    """log N(truth | the grasps of ``obj`` at ``queries``, sigma^2 I) up to its constant, per scene and view of
-    ``queries`` (n, v, 7) / ``truth`` (n, v, D): (n, v); and whether each scene's grasps all match exactly (n,)."""
-    felt = grasp(obj, queries.reshape(-1, 7), hand).reshape(truth.shape)
+def _grasp_log_likelihood(felt: np.ndarray, truth: np.ndarray, sigma: float) -> tuple[np.ndarray, np.ndarray]:
+    """log N(truth | felt, sigma^2 I) up to its constant per grasp of ``felt`` / ``truth`` (..., v, D): (..., v);
+    and whether each row's v grasps all match exactly (...)."""
     return -((felt - truth) ** 2).sum(-1) / (2 * sigma**2), np.abs(felt - truth).max(axis=(-1, -2)) < 1e-5
 
 
@@ -178,7 +169,6 @@ def bayes_group_classification(
         raise ValueError(f"prune_nats must be None (every shape) or a finite number > 0, got {prune_nats!r}")
     hand = hand or HandSpec()
     shapes, prob = shape_distribution(n_parts)
-    objects = [SceneObject(c, np.zeros_like(c)) for c in shapes]
     n_context = max(counts)
     out = np.zeros((len(counts), groups.size))
     for g, group in enumerate(groups):
@@ -191,13 +181,11 @@ def bayes_group_classification(
         exact = np.ones((len(shapes), k), dtype=bool)  # the shape's grasps match the scene's exactly so far
         snapshots = {0: log_post.copy()} if 0 in counts else {}
         for v in range(n_context):  # context grasps one at a time, nested over the counts
-            alive = np.isfinite(log_post)
-            for shape in np.flatnonzero(alive.any(axis=1)):
-                scenes = np.flatnonzero(alive[shape])
-                ll, match = _grasp_log_likelihood(objects[shape], queries[scenes, v : v + 1], truth[scenes, v : v + 1],
-                                                  sigma, hand)  # fmt: skip
-                log_post[shape, scenes] += ll[:, 0]
-                exact[shape, scenes] &= match
+            pair_shape, pair_scene = np.nonzero(np.isfinite(log_post))  # every (shape, candidate) still alive
+            felt = grasp_shapes([shapes[s] for s in pair_shape], queries[pair_scene, v : v + 1], hand)
+            ll, match = _grasp_log_likelihood(felt, truth[pair_scene, v : v + 1], sigma)
+            log_post[pair_shape, pair_scene] += ll[:, 0]
+            exact[pair_shape, pair_scene] &= match
             if prune_nats is not None:
                 log_post[log_post < log_post.max(axis=0, keepdims=True) - prune_nats] = -np.inf
             if v + 1 in counts:
@@ -206,10 +194,12 @@ def bayes_group_classification(
         for post in snapshots.values():
             needed |= np.isfinite(post).any(axis=1)
         targets = np.full((len(shapes), k), -np.inf)  # log p(T_i | s) up to a constant
-        for shape in np.flatnonzero(needed):
-            ll, match = _grasp_log_likelihood(objects[shape], queries[:, n_context:], truth[:, n_context:], sigma, hand)
-            targets[shape] = ll.sum(axis=1)
-            exact[shape] &= match
+        needed = np.flatnonzero(needed)
+        target_queries = queries[:, n_context:].reshape(1, -1, 7)
+        felt = grasp_shapes([shapes[s] for s in needed], np.repeat(target_queries, len(needed), axis=0), hand)
+        ll, match = _grasp_log_likelihood(felt.reshape(len(needed), k, n_targets, -1), truth[None, :, n_context:], sigma)
+        targets[needed] = ll.sum(axis=-1)
+        exact[needed] &= match
         exact &= np.isfinite(log_post)  # a shape alive at the largest count was simulated at every view
         if not exact.any(axis=0).all():
             raise ValueError(f"group {g}: scene(s) {group[~exact.any(axis=0)].tolist()} feel like none of the "
