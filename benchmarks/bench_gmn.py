@@ -47,7 +47,7 @@ def bench_simulator(repeats: int) -> None:
     shapes, _ = shape_distribution((5,))  # what the Bayes observers simulate: every shape at the same queries
     queries = np.repeat(sample_hand_poses(gen, 10)[None], len(shapes), axis=0)
     print(f"Bayes observers' grasps: {len(shapes)} shapes x 10 queries (CPU seconds)")
-    loop = cpu_seconds(lambda: [grasp(SceneObject(c, np.zeros_like(c)), q) for c, q in zip(shapes, queries)], 1)
+    loop = cpu_seconds(lambda: [grasp(SceneObject(c, np.zeros_like(c)), q) for c, q in zip(shapes, queries, strict=True)], 1)
     batched = cpu_seconds(lambda: grasp_shapes(shapes, queries), 1)
     print(f"  one grasp call per shape (reference):       {loop:7.2f} s")
     print(f"  grasp_shapes, all shapes in one call:       {batched:7.2f} s  ({loop / batched:.1f}x)")

@@ -171,6 +171,7 @@ def test_grasping_several_shapes_at_once_equals_one_at_a_time(monkeypatch):
     np.testing.assert_array_equal(together, one_by_one)
     with pytest.raises(ValueError, match=r"B = 3 shapes"):
         grasp_shapes([obj.centres for obj in objects[:3]], poses)
+    assert grasp(objects[0], np.zeros((0, 7))).shape == (0, HandSpec().sense_dim)  # no queries, no senses
 
 
 def test_ray_tests_with_each_rays_own_object_equal_the_shared_form():

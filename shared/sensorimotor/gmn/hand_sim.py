@@ -131,6 +131,8 @@ def grasp_shapes(shapes: list[np.ndarray], queries: np.ndarray, hand: HandSpec =
     query_centres = np.repeat(per_row_centres(list(shapes)), per_shape, axis=0)  # (B n, K, 3)
     senses = [_grasp_rows(queries[i : i + GRASP_CHUNK], query_centres[i : i + GRASP_CHUNK], hand)
               for i in range(0, len(queries), GRASP_CHUNK)]  # fmt: skip
+    if not senses:  # no queries
+        return np.zeros((batch, per_shape, hand.sense_dim), dtype=np.float32)
     return np.concatenate(senses).reshape(batch, per_shape, hand.sense_dim)
 
 
