@@ -24,6 +24,12 @@ def eight_scenes():
     return _scenes(8)
 
 
+@pytest.fixture(scope="module", name="three")
+def eight_three_part_scenes():
+    """Scenes of 3-cube objects (a small shape set the exact Bayes observer goes through quickly)."""
+    return _scenes(8, n_parts=(3,), n_views=8)
+
+
 def test_each_scene_is_labelled_with_its_own_shape(data):
     shapes, _ = shape_distribution((5,))
     labels = shape_index(data["centres"])
@@ -62,8 +68,7 @@ def test_bad_settings_are_refused_before_training(data):
         train_shape_reader(data, data, hand, SMALL, (2, 2), steps=1, max_grasps=0)
 
 
-def test_the_bayes_observer_classifies_by_grasps_and_is_at_chance_without_them():
-    three = _scenes(8, n_parts=(3,), n_views=8)
+def test_the_bayes_observer_classifies_by_grasps_and_is_at_chance_without_them(three):
     groups = np.arange(8).reshape(2, 4)
     labels = shape_index(three["centres"], (3,)).reshape(2, 4)
     correct = bayes_group_classification(three["hands"], three["haptics"], groups, (0, 4), 3, 0.1, seed=0, n_parts=(3,))
@@ -83,8 +88,7 @@ def test_the_bayes_observer_refuses_scenes_of_another_shape_set():
         bayes_group_classification(three["hands"], three["haptics"], np.arange(4).reshape(1, 4), (5,), 2, 0.1, 0, n_parts=(3,))
 
 
-def test_pruning_the_posterior_gives_the_same_answers():
-    three = _scenes(8, n_parts=(3,), n_views=8)
+def test_pruning_the_posterior_gives_the_same_answers(three):
     groups = np.arange(8).reshape(2, 4)
     args = (three["hands"], three["haptics"], groups, (1, 2, 4), 3, 0.1, 5)
     exact = bayes_group_classification(*args, n_parts=(3,))
