@@ -9,9 +9,17 @@ the other modality (grasps -> image, images -> haptics). Run two schemes side by
 Nothing is cached or written; numbers only. The sigma schedule stretches with the steps (annealed over
 half of them, as in the chapter), so the profile's own models are not points on this curve.
 
-    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --factor 3 --every 1700
+Can the objective teach the haptic path when images cannot stand in for the grasps? ``--haptic-only``
+trains a GMN with the haptic modality alone (on the M = 2 models' latent grid; only the haptic measures
+are printed); ``--haptic-scenes p`` trains the M = 2 model with a fraction p of its training scenes
+showing their grasps only, in context and targets alike (a departure from the paper, whose Fig. 3 models
+see both modalities in every scene), so that those scenes' latents must come from grasps.
 
-Measured (one thread each, 2026-11-30): see replications/gmn/README.md, "Sixth pass".
+    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --factor 3 --every 1700
+    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --haptic-only --factor 10 --every 4250
+    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --haptic-scenes 0.5 --factor 4 --every 3400
+
+Measured (one thread each, 2026-11-30): see replications/gmn/README.md, "Sixth pass" and "Seventh pass".
 """
 
 from __future__ import annotations
@@ -29,10 +37,12 @@ from sensorimotor.gmn.model import GMN, GMNArch
 from sensorimotor.gmn.scenes import modality_split
 from sensorimotor.gmn.training import TrainSpec, train_gmn
 from sensorimotor.pipeline import load_chapter_module
+from sensorimotor.seeding import rng as make_rng
 
 MEASURES = {  # name: (target, context pairs, source modality or None for the target's own)
     "image gain (2 images)": ("image", 2, None),
     "haptic gap (2 grasps)": ("haptic", 2, "haptic"),
+    "haptic gap (7 grasps)": ("haptic", 7, "haptic"),
     "grasps -> image gap (7)": ("image", 7, "haptic"),
     "images -> haptics gap (7)": ("haptic", 7, "image"),
 }
@@ -45,9 +55,16 @@ def main() -> None:
     p.add_argument("--factor", type=float, default=3.0, help="training steps as a multiple of the profile's train_steps")
     p.add_argument("--every", type=int, default=1700)
     p.add_argument("--scenes", type=int, default=64, help="test scenes measured")
+    p.add_argument("--haptic-only", action="store_true", help="train a GMN with the haptic modality alone")
+    p.add_argument("--haptic-scenes", type=float, default=0.0,
+                   help="fraction of training scenes that show their grasps only (context and targets)")
     args = p.parse_args()
     if not (np.isfinite(args.factor) and args.factor > 0) or args.every < 1 or args.scenes < 2:
         raise SystemExit(f"need --factor > 0, --every >= 1, --scenes >= 2; got {args.factor}, {args.every}, {args.scenes}")
+    if not (np.isfinite(args.haptic_scenes) and 0.0 <= args.haptic_scenes < 1.0):
+        raise SystemExit(f"--haptic-scenes must be a fraction in [0, 1), got {args.haptic_scenes}")
+    if args.haptic_only and args.haptic_scenes:
+        raise SystemExit("--haptic-only and --haptic-scenes exclude each other (a haptic-only model has no images to hide)")
     torch.set_num_threads(1)
     chapter = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
     cfg = chapter.gmn_config(args.profile)
@@ -56,6 +73,15 @@ def main() -> None:
     train = scenes(cfg, cfg.n_train_scenes, "train", cfg.n_parts)
     test = scenes(cfg, cfg.n_test_scenes, "test", cfg.n_parts)
     mods = modality_split(2, cfg.image_size)
+    measures = dict(MEASURES)
+    if args.haptic_only:
+        mods = [m for m in mods if m.kind == "haptic"]
+        measures = {k: v for k, v in MEASURES.items() if v[0] == "haptic" and v[2] in (None, "haptic")}
+    haptic_scenes = None
+    if args.haptic_scenes:
+        haptic_scenes = np.ones((len(train["images"]), len(mods)), dtype=bool)
+        hidden = make_rng(cfg.seed, "pilot-haptic-scenes").random(len(haptic_scenes)) < args.haptic_scenes
+        haptic_scenes[hidden] = [m.kind == "haptic" for m in mods]
     steps = round(args.factor * cfg.train_steps)
     spec = TrainSpec(steps=steps, batch_size=cfg.batch_size, lr=cfg.lr, max_context=cfg.max_context,
                      max_targets=cfg.max_targets, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end,
@@ -66,7 +92,7 @@ def main() -> None:
 
     def measure(model: GMN, step: int) -> dict[str, float]:
         out = {}
-        for name, (target, n, source) in MEASURES.items():
+        for name, (target, n, source) in measures.items():
             if source is None:
                 g = gmn_eval.same_modality_gain(model, test, mods, ids, target, n, **common)
             else:
@@ -75,14 +101,17 @@ def main() -> None:
             out[name + " se"] = g["se"]
         examples = step * cfg.batch_size * (2 if cfg.opposite else 1)
         print(f"step {step:6d} ({examples:6d} scene examples): "
-              + "; ".join(f"{k} {out[k]:+.2f} ± {out[k + ' se']:.2f}" for k in MEASURES)
+              + "; ".join(f"{k} {out[k]:+.2f} ± {out[k + ' se']:.2f}" for k in measures)
               + f"  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
         return out
 
     torch.manual_seed(cfg.seed)
-    model = GMN(mods, GMNArch(**cfg.arch_dict()), args.scheme)
-    print(f"{args.profile} {args.scheme}: {steps} steps ({args.factor:g} x {cfg.train_steps})", flush=True)
-    train_gmn(model, train, mods, spec, progress=False, evaluate=measure, eval_every=args.every)
+    grid = (cfg.image_size // 4, cfg.image_size // 4)  # the M = 2 models' latent grid, also without images
+    model = GMN(mods, GMNArch(**{**cfg.arch_dict(), "default_grid": grid}), args.scheme)
+    variant = "haptic only" if args.haptic_only else f"{args.haptic_scenes:g} of scenes grasps only" if args.haptic_scenes else "M = 2"
+    print(f"{args.profile} {args.scheme} ({variant}): {steps} steps ({args.factor:g} x {cfg.train_steps})", flush=True)
+    train_gmn(model, train, mods, spec, scene_modalities=haptic_scenes, progress=False, evaluate=measure,
+              eval_every=args.every)  # fmt: skip
 
 
 if __name__ == "__main__":

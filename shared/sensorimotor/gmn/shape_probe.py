@@ -190,11 +190,11 @@ def bayes_group_classification(
                 log_post[log_post < log_post.max(axis=0, keepdims=True) - prune_nats] = -np.inf
             if v + 1 in counts:
                 snapshots[v + 1] = log_post.copy()
-        needed = np.zeros(len(shapes), dtype=bool)
+        alive = np.zeros(len(shapes), dtype=bool)  # shapes left in some candidate's posterior at some count
         for post in snapshots.values():
-            needed |= np.isfinite(post).any(axis=1)
+            alive |= np.isfinite(post).any(axis=1)
         targets = np.full((len(shapes), k), -np.inf)  # log p(T_i | s) up to a constant
-        needed = np.flatnonzero(needed)
+        needed = np.flatnonzero(alive)
         target_queries = queries[:, n_context:].reshape(1, -1, 7)
         felt = grasp_shapes([shapes[s] for s in needed], np.repeat(target_queries, len(needed), axis=0), hand)
         ll, match = _grasp_log_likelihood(felt.reshape(len(needed), k, n_targets, -1), truth[None, :, n_context:], sigma)
