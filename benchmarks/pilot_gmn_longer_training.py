@@ -1,6 +1,6 @@
 """GMN longer-training pilot (issue 14): does training longer make the M = 2 models read their grasps?
 
-Trains one M = 2 model of the chapter's profile (its scenes, widths and training knobs, seed 0) for
+Trains one M = 2 model of the chapter's profile (its scenes, widths and training knobs; training seed 0 or --seed) for
 ``--factor`` times the profile's ``train_steps`` and, every ``--every`` steps, prints what the chapter's
 context checks measure, on the first 64 test scenes (nats; per target pair, 5 targets, 4 importance
 samples): the image gain from 2 image contexts over none, the haptic gap of a scene's own 2 grasps over
@@ -55,6 +55,7 @@ def main() -> None:
     p.add_argument("--factor", type=float, default=3.0, help="training steps as a multiple of the profile's train_steps")
     p.add_argument("--every", type=int, default=1700)
     p.add_argument("--scenes", type=int, default=64, help="test scenes measured")
+    p.add_argument("--seed", type=int, default=None, help="training seed (default: the profile's; the scenes stay the profile's)")
     p.add_argument("--haptic-only", action="store_true", help="train a GMN with the haptic modality alone")
     p.add_argument("--haptic-scenes", type=float, default=0.0,
                    help="fraction of training scenes that show their grasps only (context and targets)")
@@ -65,6 +66,8 @@ def main() -> None:
         raise SystemExit(f"--haptic-scenes must be a fraction in [0, 1), got {args.haptic_scenes}")
     if args.haptic_only and args.haptic_scenes:
         raise SystemExit("--haptic-only and --haptic-scenes exclude each other (a haptic-only model has no images to hide)")
+    if args.seed is not None and args.seed < 0:
+        raise SystemExit(f"--seed must be >= 0, got {args.seed}")
     torch.set_num_threads(1)
     chapter = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
     cfg = chapter.gmn_config(args.profile)
@@ -82,10 +85,11 @@ def main() -> None:
         haptic_scenes = np.ones((len(train["images"]), len(mods)), dtype=bool)
         hidden = make_rng(cfg.seed, "pilot-haptic-scenes").random(len(haptic_scenes)) < args.haptic_scenes
         haptic_scenes[hidden] = [m.kind == "haptic" for m in mods]
+    seed = cfg.seed if args.seed is None else args.seed
     steps = round(args.factor * cfg.train_steps)
     spec = TrainSpec(steps=steps, batch_size=cfg.batch_size, lr=cfg.lr, max_context=cfg.max_context,
                      max_targets=cfg.max_targets, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end,
-                     sigma_anneal=cfg.sigma_anneal, grad_clip=cfg.grad_clip, seed=cfg.seed, opposite=cfg.opposite)  # fmt: skip
+                     sigma_anneal=cfg.sigma_anneal, grad_clip=cfg.grad_clip, seed=seed, opposite=cfg.opposite)  # fmt: skip
     ids = np.arange(args.scenes)
     common = dict(n_targets=cfg.density_targets, n_samples=cfg.eval_samples, sigma=cfg.sigma_end, seed=cfg.seed)
     start = time.perf_counter()
@@ -105,11 +109,11 @@ def main() -> None:
               + f"  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
         return out
 
-    torch.manual_seed(cfg.seed)
+    torch.manual_seed(seed)
     grid = (cfg.image_size // 4, cfg.image_size // 4)  # the M = 2 models' latent grid, also without images
     model = GMN(mods, GMNArch(**{**cfg.arch_dict(), "default_grid": grid}), args.scheme)
     variant = "haptic only" if args.haptic_only else f"{args.haptic_scenes:g} of scenes grasps only" if args.haptic_scenes else "M = 2"
-    print(f"{args.profile} {args.scheme} ({variant}): {steps} steps ({args.factor:g} x {cfg.train_steps})", flush=True)
+    print(f"{args.profile} {args.scheme} ({variant}), seed {seed}: {steps} steps ({args.factor:g} x {cfg.train_steps})", flush=True)
     train_gmn(model, train, mods, spec, scene_modalities=haptic_scenes, progress=False, evaluate=measure,
               eval_every=args.every)  # fmt: skip
 
