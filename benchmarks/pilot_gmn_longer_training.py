@@ -79,7 +79,7 @@ def main() -> None:
     measures = dict(MEASURES)
     if args.haptic_only:
         mods = [m for m in mods if m.kind == "haptic"]
-        measures = {k: v for k, v in MEASURES.items() if v[0] == "haptic" and v[2] in (None, "haptic")}
+        measures = {k: v for k, v in MEASURES.items() if v[0] == v[2] == "haptic"}  # grasps -> grasps only
     haptic_scenes = None
     if args.haptic_scenes:
         haptic_scenes = np.ones((len(train["images"]), len(mods)), dtype=bool)
