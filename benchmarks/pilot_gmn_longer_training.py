@@ -35,7 +35,7 @@ from pilot_gmn_grasp_reader import scenes
 from sensorimotor.gmn import evaluation as gmn_eval
 from sensorimotor.gmn.model import GMN, GMNArch
 from sensorimotor.gmn.scenes import modality_split
-from sensorimotor.gmn.training import TrainSpec, train_gmn
+from sensorimotor.gmn.training import train_gmn
 from sensorimotor.pipeline import load_chapter_module
 from sensorimotor.seeding import rng as make_rng
 
@@ -87,9 +87,7 @@ def main() -> None:
         haptic_scenes[hidden] = [m.kind == "haptic" for m in mods]
     seed = cfg.seed if args.seed is None else args.seed
     steps = round(args.factor * cfg.train_steps)
-    spec = TrainSpec(steps=steps, batch_size=cfg.batch_size, lr=cfg.lr, max_context=cfg.max_context,
-                     max_targets=cfg.max_targets, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end,
-                     sigma_anneal=cfg.sigma_anneal, grad_clip=cfg.grad_clip, seed=seed, opposite=cfg.opposite)  # fmt: skip
+    spec = cfg.train_spec(seed, steps=steps)
     ids = np.arange(args.scenes)
     common = dict(n_targets=cfg.density_targets, n_samples=cfg.eval_samples, sigma=cfg.sigma_end, seed=cfg.seed)
     start = time.perf_counter()

@@ -113,11 +113,8 @@ def test_paper_profile_models_take_one_training_step_on_cpu(chapter, scheme):
     assert model.grid == (16, 16)
     assert count_parameters(model) > 50e6
     before = [p.detach().clone() for p in model.parameters()]
-    spec = dataclasses.replace(
-        TrainSpec(steps=1, lr=cfg.lr, sigma_start=cfg.sigma_start, sigma_end=cfg.sigma_end, grad_clip=cfg.grad_clip,
-                  opposite=cfg.opposite),
-        batch_size=1, max_context=1, max_targets=1,
-    )  # fmt: skip
+    spec = cfg.train_spec(0, steps=1, batch_size=1, max_context=1, max_targets=1)
+    assert (spec.lr, spec.sigma_start, spec.sigma_end, spec.grad_clip, spec.opposite) == (1e-4, 1.0, 1.0, 0.25, True)
     hist = train_gmn(model, data, mods, spec, progress=False)
     assert np.isfinite(hist["loss"]).all()
     changed = sum(not torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
@@ -145,3 +142,29 @@ def test_haptic_context_check_is_judged_against_the_bayes_observer(chapter):
         chapter.gmn_config("smoke", density_scenes=1)
     with pytest.raises(ConfigError, match="eval_threads"):
         chapter.gmn_config("smoke", eval_threads=-1)
+
+
+def test_train_spec_carries_the_profile_knobs(chapter):
+    cfg = chapter.gmn_config("default")
+    spec = cfg.train_spec(2)
+    assert isinstance(spec, TrainSpec) and spec.seed == 2
+    assert (spec.steps, spec.batch_size, spec.lr, spec.max_context, spec.max_targets, spec.opposite) == (
+        cfg.train_steps, cfg.batch_size, cfg.lr, cfg.max_context, cfg.max_targets, cfg.opposite)
+    assert (spec.sigma_start, spec.sigma_end, spec.sigma_anneal, spec.grad_clip) == (
+        cfg.sigma_start, cfg.sigma_end, cfg.sigma_anneal, cfg.grad_clip)
+    assert cfg.train_spec(0, steps=7, mask_targets=False) == dataclasses.replace(cfg.train_spec(0), steps=7, mask_targets=False)
+    with pytest.raises(TypeError):
+        cfg.train_spec(0, bogus=1)
+
+
+def test_time_claim_needs_a_ratio_interval_narrower_than_the_bars_apart(chapter):
+    """The time ratio moved across the 1.3 bar between runs (3 timed iterations): its interval must be narrow."""
+    rule, name = chapter.TIME_RATIO_M14, chapter.TIME_PRECISION_CHECK
+    assert set(rule.checks) == {name}
+    verdict = lambda ratio, half: Claim("x", "s", "t", 1.73, ratio, rule, checks={name: half}).verdict  # noqa: E731
+    assert verdict(1.45, 0.05) == "reproduced" and verdict(1.2, 0.05) == "partly" and verdict(1.0, 0.05) == "not reproduced"
+    assert verdict(1.45, 0.25) == "inconclusive"  # 1.2-1.7: noise could put it either side of 1.3
+    assert verdict(1.45, 0.125) == "reproduced"  # exactly half the distance between the bars
+    assert chapter.gmn_config("smoke").spacetime_repeats >= 2 and chapter.gmn_config("default").spacetime_repeats >= 20
+    with pytest.raises(ConfigError, match="spacetime_repeats=1"):
+        chapter.gmn_config("smoke", spacetime_repeats=1)

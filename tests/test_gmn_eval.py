@@ -158,9 +158,37 @@ def test_masks_and_masked_nll(data):
 
 def test_compare_poe_apoe(data):
     mods = modality_split(5, 16)
-    out = gmn_eval.compare_poe_apoe(mods, TINY, data, batch_size=2, repeats=1, seed=0, max_context=3, max_targets=1)
+    out = gmn_eval.compare_poe_apoe(mods, TINY, data, batch_size=2, repeats=2, seed=0, max_context=3, max_targets=1)
     assert out["params"]["poe"] > out["params"]["apoe"]
-    assert all(s > 0 for s in out["seconds"].values())
+    assert all(s > 0 for s in out["seconds"].values()) and all(len(t) == 2 for t in out["times"].values())
+    assert out["ratio"] == out["seconds"]["poe"] / out["seconds"]["apoe"]
+    lo, hi = out["ratio_interval"]
+    assert 0 < lo <= hi
+    one = gmn_eval.compare_poe_apoe(mods, TINY, data, batch_size=2, repeats=1, seed=0, max_context=3, max_targets=1)
+    assert one["ratio_interval"] is None  # one pair: no interval
+
+
+def test_ratio_of_medians_interval_reads_known_answers():
+    rng = np.random.default_rng(0)
+    den = 1.0 + 0.05 * rng.random(40)
+    lo, hi = gmn_eval.ratio_of_medians_interval(1.5 * den, den, seed=0)
+    assert lo == pytest.approx(1.5) and hi == pytest.approx(1.5)  # a constant ratio: no spread
+    noisy = 1.5 * den * (1.0 + 0.4 * rng.standard_normal(40).clip(-2, 2) / 4)
+    lo, hi = gmn_eval.ratio_of_medians_interval(noisy, den, seed=0)
+    assert lo < np.median(noisy) / np.median(den) < hi and hi - lo < 0.3
+    few_lo, few_hi = gmn_eval.ratio_of_medians_interval(noisy[:4], den[:4], seed=0)
+    assert few_hi - few_lo > hi - lo  # fewer repeats, wider interval
+    assert gmn_eval.ratio_of_medians_interval(noisy, den, seed=3) == gmn_eval.ratio_of_medians_interval(noisy, den, seed=3)
+
+
+@pytest.mark.parametrize(
+    ("num", "den", "match"),
+    [([1.0], [1.0], "paired repeats"), ([1.0, 2.0], [1.0], "paired repeats"), ([1.0, 0.0], [1.0, 1.0], "finite and > 0"),
+     ([1.0, float("nan")], [1.0, 1.0], "finite and > 0")],
+)
+def test_ratio_of_medians_interval_refuses_bad_repeats(num, den, match):
+    with pytest.raises(ValueError, match=match):
+        gmn_eval.ratio_of_medians_interval(num, den, seed=0)
 
 
 def test_training_jobs_give_the_same_models_in_worker_processes(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ Claim rules (criteria, instrument checks, seeds) are module constants, fixed bef
 """
 
 
+import dataclasses
 import math
 from dataclasses import dataclass
 
@@ -156,7 +157,17 @@ FIG5_EQ2_GAP_DIFFERENCE = Rule(
 SPACE_PARAM_DEVIATION = Rule(AtMost(0.10, partly=0.25), kind="consistency")
 # Time: PoE / APoE time per training iteration at M = 14 (paper: 2059 / 1189 ms = 1.73; 1.16 at M = 5).
 # Measured, not trained (no seeds); 1.0 is what equal speed scores, the partly bar 1.05 is above it.
-TIME_RATIO_M14 = Rule(AtLeast(1.3, partly=1.05))
+# The value is the ratio of the median times over `spacetime_repeats` alternated iterations. Instrument check
+# (eighth pass, fixed before its run, after the cold runs of the old protocol, median of 3 iterations, had
+# measured 1.27, 1.49, 1.77 and 1.34 for the same code): the 95% bootstrap interval of the ratio (paired
+# repeats resampled) must be narrower than the distance between the two bars, i.e. its half-width at most
+# half of it, so that timing noise alone cannot move the verdict across a bar.
+TIME_REPRODUCED, TIME_PARTLY = 1.3, 1.05
+TIME_PRECISION_CHECK = "PoE / APoE time ratio, half-width of its 95% bootstrap interval"
+TIME_RATIO_M14 = Rule(
+    AtLeast(TIME_REPRODUCED, partly=TIME_PARTLY),
+    checks={TIME_PRECISION_CHECK: AtMost((TIME_REPRODUCED - TIME_PARTLY) / 2)},
+)
 
 PAPER_PARAMS = {5: {"poe": 53e6, "apoe": 29e6}, 14: {"poe": 131e6, "apoe": 51e6}}  # Section 4
 PAPER_TIMES_MS = {5: {"poe": 790, "apoe": 679}, 14: {"poe": 2059, "apoe": 1189}}  # Section 4
@@ -234,7 +245,7 @@ class GMNConfig(ChapterConfig):
     # --- space and time --------------------------------------------------------------------------
     spacetime_modalities: tuple[int, ...] = (5, 14)
     spacetime_batch: int = 4
-    spacetime_repeats: int = 3
+    spacetime_repeats: int = 24  # alternated PoE / APoE iterations timed (3 until the eighth pass: verdicts moved between runs)
 
     def validate(self) -> None:
         if self.max_context >= self.n_views:
@@ -259,6 +270,8 @@ class GMNConfig(ChapterConfig):
             raise ConfigError(f"observer_scenes={self.observer_scenes} must be in [2, n_test_scenes={self.n_test_scenes}]")
         if not (math.isfinite(self.classify_bayes_prune) and self.classify_bayes_prune > 0):
             raise ConfigError(f"classify_bayes_prune={self.classify_bayes_prune} must be a finite number of nats > 0")
+        if self.spacetime_repeats < 2:
+            raise ConfigError(f"spacetime_repeats={self.spacetime_repeats} must be >= 2 (the time ratio's interval needs pairs)")
         if self.eval_threads < 0:
             raise ConfigError(f"eval_threads={self.eval_threads} must be >= 0 (0 = torch's default)")
         for name in ("n_seeds", "missing_seeds", "classify_samples", "eval_samples"):
@@ -274,6 +287,17 @@ class GMNConfig(ChapterConfig):
         names = ("r_channels", "lstm_channels", "z_channels", "draw_steps", "decoder_channels", "tower_channels",
                  "haptic_hidden", "core_kernel", "renderer_kernel")  # fmt: skip
         return {n: getattr(self, n) for n in names}
+
+    def train_spec(self, seed: int, **changes):
+        """The M = 2 models' training knobs as a ``sensorimotor.gmn.training.TrainSpec`` (``changes`` replace fields)."""
+        from sensorimotor.gmn.training import TrainSpec  # torch: imported only when a model is trained
+
+        spec = TrainSpec(
+            steps=self.train_steps, batch_size=self.batch_size, lr=self.lr, max_context=self.max_context,
+            max_targets=self.max_targets, sigma_start=self.sigma_start, sigma_end=self.sigma_end,
+            sigma_anneal=self.sigma_anneal, grad_clip=self.grad_clip, seed=seed, opposite=self.opposite,
+        )  # fmt: skip
+        return dataclasses.replace(spec, **changes)
 
     def seeds(self) -> list[int]:
         """The training seeds of the M = 2 models."""
@@ -296,7 +320,7 @@ PROFILES = Profiles(
         max_targets=2, missing_max_targets=2, missing_batch_size=2, density_scenes=4, density_counts=(0, 4),
         density_extra=(0, 2), eval_samples=2, observer_scenes=2, eval_threads=1, generation_queries=3, generation_samples=2, silhouette_scenes=3,
         classify_groups=1, classify_group_size=4, classify_counts=(1, 4), classify_targets=2, classify_samples=2,
-        missing_train_steps=4, missing_eval_scenes=4, missing_eval_points=2, spacetime_batch=2, spacetime_repeats=1,
+        missing_train_steps=4, missing_eval_scenes=4, missing_eval_points=2, spacetime_batch=2, spacetime_repeats=2,
     ),  # fmt: skip
     default=GMNConfig(),
     paper=GMNConfig(
@@ -332,7 +356,7 @@ PROFILES = Profiles(
         missing_eval_scenes=1000,
         missing_eval_points=10,
         spacetime_batch=12,
-        spacetime_repeats=10,
+        spacetime_repeats=24,
     ),
 )
 

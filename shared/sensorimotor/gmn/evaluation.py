@@ -10,7 +10,7 @@
 * :func:`sample_modality_masks` and :func:`masked_nll` (Fig. 5): training and evaluating with only some
   modalities per scene.
 * :func:`compare_poe_apoe` (space and time): parameters and time per training iteration side by side
-  (:func:`time_iterations`).
+  (:func:`time_iterations`), the time ratio with a bootstrap interval (:func:`ratio_of_medians_interval`).
 
 Every function takes a seed and draws its views and latents from streams derived from it.
 """
@@ -342,11 +342,35 @@ def compare_poe_apoe(
     for _ in range(repeats):  # alternate so both see the same machine load
         for scheme, model in models.items():
             times[scheme] += time_iterations(model, context, target, batch_size, repeats=1)
+    seconds = {s: float(np.median(t)) for s, t in times.items()}
     return {
         "params": {s: count_parameters(m) for s, m in models.items()},
-        "seconds": {s: float(np.median(t)) for s, t in times.items()},
+        "seconds": seconds,
         "times": times,
+        "ratio": seconds["poe"] / seconds["apoe"],
+        "ratio_interval": ratio_of_medians_interval(times["poe"], times["apoe"], seed) if repeats >= 2 else None,
     }
+
+
+def ratio_of_medians_interval(
+    numerator: Sequence[float], denominator: Sequence[float], seed: int, level: float = 0.95, n_boot: int = 2000
+) -> tuple[float, float]:
+    """Percentile bootstrap interval of median(numerator) / median(denominator) over paired repeats.
+
+    Repeat ``i`` of both lists was measured back to back (the same machine load), so the bootstrap
+    resamples repeat indices, keeping the pairs together.
+    """
+    num, den = np.asarray(numerator, dtype=float), np.asarray(denominator, dtype=float)
+    if num.ndim != 1 or num.shape != den.shape or len(num) < 2:
+        raise ValueError(f"need two equal-length lists of >= 2 paired repeats, got shapes {num.shape} and {den.shape}")
+    if not (np.all(np.isfinite(num)) and np.all(np.isfinite(den)) and num.min() > 0 and den.min() > 0):
+        raise ValueError("repeat times must be finite and > 0")
+    if not 0.0 < level < 1.0 or n_boot < 2:
+        raise ValueError(f"need 0 < level < 1 and n_boot >= 2, got level={level}, n_boot={n_boot}")
+    idx = make_rng(seed, "ratio-bootstrap").integers(0, len(num), size=(n_boot, len(num)))
+    ratios = np.median(num[idx], axis=1) / np.median(den[idx], axis=1)
+    tail = (1.0 - level) / 2
+    return float(np.quantile(ratios, tail)), float(np.quantile(ratios, 1.0 - tail))
 
 
 def paper_parameter_counts(modalities: Sequence[Modality], arch: GMNArch) -> dict[str, int]:
