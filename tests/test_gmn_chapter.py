@@ -46,6 +46,10 @@ def test_profiles_load_and_validate(chapter):
             chapter.gmn_config("smoke", classify_bayes_prune=bad)
     with pytest.raises(ConfigError, match="classify_bayes_prune"):
         chapter.gmn_config("smoke", classify_bayes_prune=float("inf"))
+    for bad in (0, 2):  # smoke has one group
+        with pytest.raises(ConfigError, match=f"classify_bayes_groups={bad}"):
+            chapter.gmn_config("smoke", classify_bayes_groups=bad)
+    assert chapter.gmn_config("default").classify_bayes_groups <= chapter.gmn_config("default").classify_groups
 
 
 def test_claim_rules_are_fixed_in_the_config(chapter):
