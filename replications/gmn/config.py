@@ -6,7 +6,6 @@ Claim rules (criteria, instrument checks, seeds) are module constants, fixed bef
 
 import dataclasses
 import math
-from dataclasses import dataclass
 
 from sensorimotor.claims import AtLeast, AtMost, Rule
 from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
@@ -175,7 +174,7 @@ PAPER_TIMES_MS = {5: {"poe": 790, "apoe": 679}, 14: {"poe": 2059, "apoe": 1189}}
 PAPER_IMAGE_SIZE = {5: 64, 14: 48}  # authors' scripts: M = 14 uses 48x48 images
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class GMNConfig(ChapterConfig):
     # --- scenes (MESE stand-in) --------------------------------------------------------------------
     n_train_scenes: int = 3000
@@ -226,7 +225,7 @@ class GMNConfig(ChapterConfig):
     silhouette_scenes: int = 32
     silhouette_threshold: float = 0.1
     # --- Fig. 4: classification ------------------------------------------------------------------
-    classify_groups: int = 10  # groups of classify_group_size candidates: 100 trials per cell and seed
+    classify_groups: int = 20  # groups of classify_group_size candidates: 200 trials per cell and seed (10 until the ninth pass)
     classify_group_size: int = 10
     classify_counts: tuple[int, ...] = (1, 5)
     classify_targets: int = 5  # held-out pairs per modality (the authors: the last 5 views)

@@ -54,7 +54,13 @@ def sum_per_sample(x: torch.Tensor) -> torch.Tensor:
 
 
 class ConvLSTMCell(nn.Module):
-    """A convolutional LSTM cell: the four gates from one convolution over [input, hidden]."""
+    """A convolutional LSTM cell: the four gates from one convolution over [input, hidden].
+
+    Inputs that stay the same over a loop's steps (a DRAW core's representation, a renderer's latents and
+    query) can enter through :meth:`fixed_gates`, computed once: a convolution is linear, so the gates over
+    [fixed, input, hidden] are the fixed part's convolution plus the rest's (the same weights and function;
+    only the rounding differs).
+    """
 
     def __init__(self, in_channels: int, hidden: int, kernel: int = 5) -> None:
         super().__init__()
@@ -65,12 +71,67 @@ class ConvLSTMCell(nn.Module):
         zeros = like.new_zeros(n, self.hidden, *grid)
         return zeros, zeros
 
-    def forward(self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def fixed_gates(self, fixed: torch.Tensor) -> torch.Tensor:
+        """The gates' part (with the bias) from ``fixed``, the first ``fixed.shape[1]`` input channels."""
+        split = fixed.shape[1]
+        if split > self.gates.in_channels - self.hidden:
+            raise ValueError(f"fixed inputs have {split} channels; this cell takes {self.gates.in_channels - self.hidden}")
+        return F.conv2d(fixed, self.gates.weight[:, :split], self.gates.bias, padding=self.gates.padding)
+
+    def forward(
+        self, x: torch.Tensor | None, state: tuple[torch.Tensor, torch.Tensor] | None, fixed: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:  # fmt: skip
+        """One step on input ``x`` (None: no input besides ``fixed``) from ``state`` (None: the zero state,
+        only with ``x`` None); ``fixed``: :meth:`fixed_gates` of the leading input channels, or None when
+        ``x`` holds every input channel."""
+        if fixed is not None and fixed.shape[1] != 4 * self.hidden:
+            raise ValueError(f"fixed gates must have {4 * self.hidden} channels, got {fixed.shape[1]}")
+        if state is None:  # zero hidden and cell states: the gates are the fixed part alone
+            if x is not None or fixed is None:
+                raise ValueError("a step from the zero state takes fixed gates and no other input")
+            i, _, o, g = fixed.chunk(4, dim=1)
+            c = torch.sigmoid(i) * torch.tanh(g)
+            return torch.sigmoid(o) * torch.tanh(c), c
         h, c = state
-        i, f, o, g = self.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        inputs = h if x is None else torch.cat([x, h], dim=1)
+        if fixed is None:
+            gates = self.gates(inputs)
+        else:
+            weight = self.gates.weight[:, self.gates.in_channels - inputs.shape[1] :]
+            gates = fixed + F.conv2d(inputs, weight, None, padding=self.gates.padding)
+        i, f, o, g = gates.chunk(4, dim=1)
         c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
         h = torch.sigmoid(o) * torch.tanh(c)
         return h, c
+
+
+def _subpixel_taps() -> torch.Tensor:
+    """(2, 3, 4) 0/1: output phase a of a kernel-4, stride-2, padding-1 transposed convolution takes input
+    offset d - 1 through kernel tap k where k = a + 1 - 2 (d - 1)."""
+    taps = torch.zeros(2, 3, 4)
+    for a in range(2):
+        for d in range(3):
+            k = a + 1 - 2 * (d - 1)
+            if 0 <= k < 4:
+                taps[a, d, k] = 1.0
+    return taps
+
+
+SUBPIXEL_TAPS = _subpixel_taps()
+
+
+def upsample_subpixel(x: torch.Tensor, layer: nn.ConvTranspose2d) -> torch.Tensor:
+    """``layer(x)`` for a kernel-4, stride-2, padding-1 transposed convolution, computed as a 3x3
+    convolution to the four output phases followed by a pixel shuffle: the same function and weights (only
+    the rounding differs), 1.6-2.5x faster than ``layer`` in the forward pass on this CPU at the renderers'
+    evaluation sizes (slower in the backward pass, so training keeps ``layer``)."""
+    if layer.kernel_size != (4, 4) or layer.stride != (2, 2) or layer.padding != (1, 1) or layer.groups != 1:
+        raise ValueError(f"upsample_subpixel needs a kernel-4, stride-2, padding-1 transposed convolution, got {layer}")
+    taps = SUBPIXEL_TAPS.to(layer.weight)
+    # weight (in, out, ky, kx) -> (out, a, b, in, dy, dx) -> (out * 4, in, 3, 3), the shuffle's channel order
+    weight = torch.einsum("ayk,bxl,iokl->oabiyx", taps, taps, layer.weight).reshape(-1, layer.in_channels, 3, 3)
+    bias = None if layer.bias is None else layer.bias.repeat_interleave(4)
+    return F.pixel_shuffle(F.conv2d(x, weight, bias, padding=1), 2)
 
 
 class GaussianHead(nn.Module):
@@ -106,21 +167,27 @@ class DrawCore(nn.Module):
     def prior(self, state_p) -> tuple[torch.Tensor, torch.Tensor]:
         return self.prior_head(state_p[0])
 
-    def posterior(self, u_q: torch.Tensor, state_p, state_q):
-        state_q = self.posterior_lstm(torch.cat([u_q, state_p[0]], dim=1), state_q)
+    def fixed_gates(self, u_p: torch.Tensor, u_q: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The prior and posterior LSTMs' gate parts from ``u_p`` and ``u_q``, the same at every step."""
+        return self.prior_lstm.fixed_gates(u_p), None if u_q is None else self.posterior_lstm.fixed_gates(u_q)
+
+    def posterior(self, gates_q: torch.Tensor, state_p, state_q):
+        """``gates_q``: the posterior LSTM's :meth:`fixed_gates` of ``u_q``."""
+        state_q = self.posterior_lstm(state_p[0], state_q, fixed=gates_q)
         mean, logvar = self.posterior_head(state_q[0])
         return mean, logvar, state_q
 
-    def advance(self, u_p: torch.Tensor, z: torch.Tensor, state_p):
-        return self.prior_lstm(torch.cat([u_p, z], dim=1), state_p)
+    def advance(self, gates_p: torch.Tensor, z: torch.Tensor, state_p):
+        """``gates_p``: the prior LSTM's :meth:`fixed_gates` of ``u_p``."""
+        return self.prior_lstm(z, state_p, fixed=gates_p)
 
 
 class CanvasRenderer(nn.Module):
     """A modality renderer: a ConvLSTM reads [all DRAW latents, query] for ``steps`` steps and a decoder
     adds its output to a canvas each step; the canvas is the mean of the sense's Gaussian likelihood.
 
-    ``kind="image"``: decoder = conv, two stride-2 transposed convs (x4 upsampling), then pooled to the
-    modality's (C, h, w). ``kind="haptic"``: decoder = MLP on the flattened hidden state.
+    ``kind="image"``: decoder = conv, two stride-2 transposed convs (x4 upsampling; without gradients,
+    computed by :func:`upsample_subpixel`), then pooled to the modality's (C, h, w). ``kind="haptic"``: decoder = MLP on the flattened hidden state.
     """
 
     def __init__(
@@ -146,7 +213,11 @@ class CanvasRenderer(nn.Module):
             )  # fmt: skip
 
     def _decode(self, h: torch.Tensor) -> torch.Tensor:
-        out = self.decoder(h)
+        if self.kind == "image" and not torch.is_grad_enabled():  # evaluation: the faster form of the upsampling
+            conv, relu, up1, _, up2 = self.decoder
+            out = upsample_subpixel(relu(upsample_subpixel(relu(conv(h)), up1)), up2)
+        else:
+            out = self.decoder(h)
         if self.kind == "image" and tuple(out.shape[-2:]) != tuple(self.shape[-2:]):
             out = F.adaptive_avg_pool2d(out, self.shape[-2:])
         return out
@@ -155,10 +226,10 @@ class CanvasRenderer(nn.Module):
         """``latents`` (N, L, gh, gw) (one row per target), ``query`` (N, q) -> mean (N, *shape)."""
         q = query[:, :, None, None].expand(-1, -1, *self.grid)
         x = torch.cat([latents, q], dim=1)
-        state = self.lstm.initial(len(x), self.grid, x)
-        canvas = None
+        fixed = self.lstm.fixed_gates(x)  # the input is the same at every step
+        state, canvas = None, None  # None: the zero state
         for _ in range(self.steps):
-            state = self.lstm(x, state)
+            state = self.lstm(None, state, fixed=fixed)
             delta = self._decode(state[0])
             canvas = delta if canvas is None else canvas + delta
         return canvas

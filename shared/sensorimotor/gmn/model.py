@@ -305,6 +305,7 @@ class GMN(nn.Module):
         flat = lambda t, sl: t[:, sl].reshape(n * (sl.stop - sl.start), *t.shape[2:])  # noqa: E731
         unflat = lambda t, sl: t.view(n, sl.stop - sl.start, *t.shape[1:])  # noqa: E731
         states = [core.initial(n * (sl.stop - sl.start), self.grid, u_p) for core, sl in groups]
+        gates = [core.fixed_gates(flat(u_p, sl), None if u_q is None else flat(u_q, sl)) for core, sl in groups]
         latents, kl, log_p, log_q = [], 0.0, 0.0, 0.0
         for _ in range(self.arch.draw_steps):
             priors = [core.prior(st[0]) for (core, sl), st in zip(groups, states, strict=True)]
@@ -317,7 +318,7 @@ class GMN(nn.Module):
             if u_q is not None:
                 posts = []
                 for i, ((core, sl), (st_p, st_q)) in enumerate(zip(groups, states, strict=True)):
-                    mean, logvar, st_q = core.posterior(flat(u_q, sl), st_p, st_q)
+                    mean, logvar, st_q = core.posterior(gates[i][1], st_p, st_q)
                     states[i] = (st_p, st_q)
                     posts.append((unflat(mean, sl), unflat(logvar, sl)))
                 mean_q, logvar_q = _product(torch.cat([p[0] for p in posts], 1), torch.cat([p[1] for p in posts], 1), mask_q)
@@ -330,7 +331,7 @@ class GMN(nn.Module):
             for i, ((core, sl), (st_p, st_q)) in enumerate(zip(groups, states, strict=True)):
                 k = sl.stop - sl.start
                 z_e = z[:, None].expand(n, k, *z.shape[1:]).reshape(n * k, *z.shape[1:])
-                states[i] = (core.advance(flat(u_p, sl), z_e, st_p), st_q)
+                states[i] = (core.advance(gates[i][0], z_e, st_p), st_q)
             latents.append(z)
         zero = u_p.new_zeros(n)
         as_vec = lambda v: v if torch.is_tensor(v) else zero  # noqa: E731
