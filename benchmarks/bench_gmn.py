@@ -1,4 +1,4 @@
-"""Speed and size of the GMN chapter's pieces: scene generation, model sizes, training iterations.
+"""Speed and size of the GMN chapter's pieces: scene generation, model sizes, renderers, training iterations.
 
 Run: ``python benchmarks/bench_gmn.py [--threads 1] [--repeats 3]``. Prints figures; asserts nothing.
 Training iterations use the chapter's ``default`` architecture on random scenes made by the simulator.
@@ -13,6 +13,7 @@ import time
 import numpy as np
 import torch
 
+from sensorimotor.gmn.convdraw import CanvasRenderer
 from sensorimotor.gmn.hand_sim import grasp, grasp_shapes, sample_hand_poses
 from sensorimotor.gmn.haptic_oracle import shape_distribution
 from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
@@ -66,6 +67,41 @@ def bench_sizes() -> None:
     print("  (paper: PoE 53 / APoE 29 at M = 5; PoE 131 / APoE 51 at M = 14)")
 
 
+def plain_render(r: CanvasRenderer, latents: torch.Tensor, query: torch.Tensor) -> torch.Tensor:
+    """The reference renderer: one convolution over [latents, query, hidden] per step, transposed convolutions."""
+    x = torch.cat([latents, query[:, :, None, None].expand(-1, -1, *r.grid)], dim=1)
+    h = c = x.new_zeros(len(x), r.lstm.hidden, *r.grid)
+    canvas = 0.0
+    for _ in range(r.steps):
+        i, f, o, g = r.lstm.gates(torch.cat([x, h], dim=1)).chunk(4, dim=1)
+        c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+        h = torch.sigmoid(o) * torch.tanh(c)
+        canvas = canvas + r.decoder(h)
+    return canvas
+
+
+def bench_renderer(repeats: int) -> None:
+    """The image renderer of the `default` M = 2 models, its reference form beside the library's."""
+    r = CanvasRenderer("image", (3, 16, 16), DEFAULT.draw_steps * DEFAULT.z_channels, 7, DEFAULT.lstm_channels, (4, 4),
+                       DEFAULT.draw_steps, DEFAULT.decoder_channels, DEFAULT.haptic_hidden, DEFAULT.renderer_kernel)  # fmt: skip
+    print("image renderer, default arch, 16x16 (median of repeats; the library's form computes the same function)")
+    for rows, grad in [(120, True), (2000, False)]:  # a training batch's targets; an evaluation's (Fig. 4 group)
+        latents, query = torch.randn(rows, r.lstm.gates.in_channels - 7 - r.lstm.hidden, 4, 4), torch.randn(rows, 7)
+        times: dict[str, list[float]] = {"reference": [], "library": []}
+        for i in range(repeats + 1):
+            for name, fn in (("reference", plain_render), ("library", lambda r, a, b: r(a, b))):
+                start = time.perf_counter()
+                with torch.set_grad_enabled(grad):
+                    out = fn(r, latents, query)
+                    if grad:
+                        out.square().mean().backward()
+                if i:
+                    times[name].append(time.perf_counter() - start)
+        ref, lib = (statistics.median(times[k]) for k in ("reference", "library"))
+        what = "forward + backward" if grad else "forward, no gradients"
+        print(f"  {rows:5d} targets, {what:22s}: reference {ref * 1e3:6.1f} ms, library {lib * 1e3:6.1f} ms ({ref / lib:.2f}x)")
+
+
 def bench_training(repeats: int) -> None:
     n = 24
     scenes = [make_scene(SceneDatasetConfig(n_scenes=n), i) for i in range(n)]
@@ -101,6 +137,7 @@ def main() -> None:
     print(f"torch {torch.__version__}, {args.threads} thread(s)")
     bench_simulator(args.repeats)
     bench_sizes()
+    bench_renderer(args.repeats)
     bench_training(args.repeats)
 
 

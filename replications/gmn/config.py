@@ -225,17 +225,17 @@ class GMNConfig(ChapterConfig):
     silhouette_scenes: int = 32
     silhouette_threshold: float = 0.1
     # --- Fig. 4: classification ------------------------------------------------------------------
-    classify_groups: int = 20  # groups of classify_group_size candidates: 200 trials per cell and seed (10 until the ninth pass)
+    classify_groups: int = 10  # groups of classify_group_size candidates: 100 trials per cell and seed
     classify_group_size: int = 10
     classify_counts: tuple[int, ...] = (1, 5)
     classify_targets: int = 5  # held-out pairs per modality (the authors: the last 5 views)
     classify_samples: int = 4  # importance samples of the posterior per candidate (the authors: 50)
     classify_bayes_prune: float = 40.0  # the Bayes reference drops shapes this many nats below a posterior's best
-    classify_bayes_groups: int = 4  # the Bayes reference classifies the first this many groups (eighth pass: 10 -> 4, ~19 s each)
+    classify_bayes_groups: int = 2  # the Bayes reference classifies the first this many groups (10 -> 4 -> 2 in the eighth and ninth passes, ~25 s each)
     # --- Fig. 5: missing modalities (M = 8) --------------------------------------------------------
     missing_modalities: int = 8
     missing_seeds: int = 3
-    missing_train_steps: int = 400
+    missing_train_steps: int = 300  # 400 until the ninth pass (context gains there: < 2 nats, eq. 2 view < 8)
     missing_batch_size: int = 4
     missing_max_targets: int = 3  # targets per modality (8 modalities: 24 per scene); the authors: all remaining
     missing_mask_targets: bool = False  # False: a missing modality is hidden from the context only (the authors)
