@@ -87,15 +87,20 @@ def test_numpy_loop_matches_torch_path_with_two_modalities(batch_size, monkeypat
 
 
 def test_break_even_prediction_and_batch_study_are_declared():
-    from sensorimotor.claims import Rule
     from sensorimotor.profiles import ConfigError, load_chapter_module
+    from sensorimotor.verdicts import Rule
 
     config = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "som_ae" / "config.py")
     assert config.PREDICTED_BREAK_EVEN_NEURONS > 0
-    assert isinstance(config.CRITERIA["break-even"], Rule)
+    for where in ("below", "above"):
+        assert isinstance(config.RULES[f"som-ae-break-even-{where}"], Rule)
+        assert config.RULES[f"som-ae-break-even-{where}"].effect.unit == "repeats"
     default = config.som_ae_config("default")
-    assert default.timing_side**2 > config.PREDICTED_BREAK_EVEN_NEURONS  # the timed map lies above the prediction
+    below, above = default.break_even_sides
+    assert below**2 < config.PREDICTED_BREAK_EVEN_NEURONS < above**2  # the timed maps straddle the prediction
     assert 1 in default.batch_study and default.somae_batch_size in default.batch_study
-    for bad in ({"timing_side": 1}, {"batch_study": ()}, {"batch_study": (0,)}, {"batch_study_plain_epochs": 0}):
+    bad_inputs = ({"break_even_sides": (1, 4)}, {"break_even_sides": (5, 4)}, {"break_even_sides": (4,)},
+                  {"timing_repeats": 1}, {"batch_study": ()}, {"batch_study": (0,)}, {"batch_study_plain_epochs": 0})  # fmt: skip
+    for bad in bad_inputs:
         with pytest.raises(ConfigError):
             config.som_ae_config("smoke", **bad)

@@ -181,29 +181,32 @@ def test_pose_consistency_ranks_the_sanity_references():
         pose_consistency(train_images[:3], train_images, train_joints, train_joints[:2])
 
 
-def test_claim_rules_declare_checks_seeds_and_consistency():
-    from sensorimotor.claims import Claim, Seeds
+def test_claim_rules_declare_checks_and_consistency():
+    from sensorimotor.verdicts import Capability, Claim, Controls
 
-    rules = CHAPTER.CRITERIA
-    assert rules["map-memory"].kind == "consistency" and not rules["map-memory"].checks
-    for key, direction in [("overall-loss", "overall"), ("m1-m1", "m1→m1"), ("m1-m2", "m1→m2"),
-                           ("m2-m1", "m2→m1"), ("m2-m2", "m2→m2")]:
-        assert set(rules[key].checks) == {f"plain SOM beats the mean baseline ({direction})",
-                                          f"SOM-AE beats the mean baseline ({direction})"}
-    assert set(rules["qualitative"].checks) == {CHAPTER.SANITY_CHECK}
-    for key in ("som-time", "total-time", "overall-loss", "m1-m1", "m1-m2", "m2-m1", "m2-m2", "qualitative"):
-        assert rules[key].min_seeds == 3 and rules[key].kind == "result"
+    rules = CHAPTER.RULES
+    assert rules["som-ae-map-memory"].kind == "consistency" and not rules["som-ae-map-memory"].checks
+    for key in ("overall-loss", "m1-m1", "m1-m2", "m2-m1", "m2-m2"):
+        rule = rules[f"som-ae-{key}"]
+        assert set(rule.checks) == {"plain SOM beats the mean baseline", "SOM-AE beats the mean baseline"}
+        assert rule.effect.null == 1.0 and rule.effect.unit == "seeds"
+    assert set(rules["som-ae-qualitative"].checks) == {CHAPTER.POSE_READER_CHECK}
     # a plain SOM no better than the mean baseline makes the ratio inconclusive, however good it looks
-    margins = {"plain SOM beats the mean baseline (m1→m2)": Seeds({0: -0.005, 1: -0.004, 2: -0.006}),
-               "SOM-AE beats the mean baseline (m1→m2)": Seeds({0: 0.05, 1: 0.04, 2: 0.05})}
-    claim = Claim("x", "Table 1", "s", 0.78, Seeds({0: 0.77, 1: 0.78, 2: 0.76}), rules["m1-m2"], checks=margins)
-    assert claim.verdict == "inconclusive"
-    ok = {name: Seeds({0: 0.05, 1: 0.04, 2: 0.05}) for name in margins}
-    assert Claim("x", "Table 1", "s", 0.78, Seeds({0: 0.77, 1: 0.78, 2: 0.76}), rules["m1-m2"], checks=ok).verdict == "reproduced"
-    # SSIM's sanity margin (nearest neighbour minus mean image: 0.839 - 0.867) fails the check
-    ssim_like = Claim("q", "Table 2", "s", "qualitative", Seeds({0: 0.05, 1: 0.05, 2: 0.05}), rules["qualitative"],
-                      checks={CHAPTER.SANITY_CHECK: 0.839 - 0.867})
-    assert ssim_like.verdict == "inconclusive"
+    ratio = {0: 0.77, 1: 0.78, 2: 0.76}
+    weak = {"plain SOM beats the mean baseline": Capability({0: -0.005, 1: -0.004, 2: -0.006}, 0.05, 0.0),
+            "SOM-AE beats the mean baseline": Capability({0: 0.05, 1: 0.04, 2: 0.05}, 0.05, 0.0)}  # fmt: skip
+    claim = Claim("x", "Table 1", "s", 0.78, ratio, rules["som-ae-m1-m2"], checks=weak)
+    assert claim.judgement().cause == "prerequisite failed: plain SOM beats the mean baseline"
+    ok = {name: Capability({0: 0.05, 1: 0.04, 2: 0.05}, 0.05, 0.0) for name in weak}
+    assert Claim("x", "Table 1", "s", 0.78, ratio, rules["som-ae-m1-m2"], checks=ok).judgement().verdict == "reproduced"
+    # a pose reader that reads shuffled images as well as true ones cannot judge the claim
+    gain = {0: 0.05, 1: 0.05, 2: 0.06}
+    blind = Claim("q", "Table 2", "s", "qualitative", gain, rules["som-ae-qualitative"],
+                  checks={CHAPTER.POSE_READER_CHECK: Controls(positive=0.1, negative=0.09)})  # fmt: skip
+    assert blind.judgement().cause.startswith("check defective")
+    seeing = Claim("q", "Table 2", "s", "qualitative", gain, rules["som-ae-qualitative"],
+                   checks={CHAPTER.POSE_READER_CHECK: Controls(positive=0.1, negative=-0.05)})  # fmt: skip
+    assert seeing.judgement().verdict == "reproduced"
 
 
 def test_chapter_figures_fit_the_column():

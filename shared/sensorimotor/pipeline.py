@@ -40,15 +40,13 @@ from sensorimotor.claims import (
     CLAIMS_METADATA_KEY,
     VERDICT_COLOURS,
     VERDICTS,
-    ClaimError,
-    Criterion,
-    Rule,
     format_value,
-    recompute_verdict,
     tally,
 )  # fmt: skip
 from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
 from sensorimotor.provenance import PROVENANCE_METADATA_KEY
+from sensorimotor.report_cells import fill_glance, fill_provenance, today
+from sensorimotor.rule_freshness import claim_problems
 
 METADATA_KEY = CLAIMS_METADATA_KEY
 REPORTED_PACKAGES = (
@@ -384,6 +382,7 @@ def replicate(
     _hide_parameter_cells(notebook)
     strip_local_paths(notebook)
     claims = collect_claims(notebook)
+    fill_glance(notebook, claims)
     modules = dict(sorted(record["modules"].items()))
     was_cold = cold or not loaded
     depends_on = [chapter.source, chapter.config_path]
@@ -402,12 +401,21 @@ def replicate(
         "cold": was_cold,
         "cold_wall_seconds": round(wall, 1) if was_cold else _previous_cold_time(target, hashes, modules),
         "cache": {"computed": computed, "loaded": loaded},
+        "run_date": today(),
         "claims": claims,
     }
+    fill_provenance(notebook, notebook.metadata[METADATA_KEY], rerun_command(chapter, profile, seed, overrides))
     _write_notebook(notebook, target)
     if target.resolve() == chapter.report.resolve():
         write_summary(root)
     return target
+
+
+def rerun_command(chapter: Chapter, profile: str, seed: int, overrides: dict[str, Any]) -> str:
+    """The command line that reruns a chapter with these settings."""
+    extra = ([f"--profile {profile}"] if profile != "default" else []) + ([f"--seed {seed}"] if seed else [])
+    extra += [f"-p {k}={json.dumps(v)}" for k, v in sorted(overrides.items())]
+    return f"nox -s {chapter.session_name}" + (" -- " + " ".join(extra) if extra else "")
 
 
 def _split_cache_events(events: list[dict[str, str]], started_at: float) -> tuple[list[str], list[str]]:
@@ -598,15 +606,6 @@ def write_summary(root: Path) -> Path:
 # --- freshness: what the tests check of every committed report ------------------------------------
 
 
-def _declared_rules(module: Any) -> list[dict[str, Any]]:
-    """Every rule a chapter config declares (module-level Rules/Criteria, also inside dicts)."""
-    found: list[Any] = []
-    for value in vars(module).values():
-        items = value.values() if isinstance(value, dict) else [value]
-        found += [v for v in items if isinstance(v, (Rule, Criterion))]
-    return [(v if isinstance(v, Rule) else Rule(v)).to_spec() for v in found]
-
-
 def report_problems(root: Path, chapter: Chapter) -> list[str]:
     """Why the committed report of ``chapter`` does not match the tree (empty when it does)."""
     import nbformat
@@ -642,17 +641,7 @@ def report_problems(root: Path, chapter: Chapter) -> list[str]:
         problems.append("the report holds no claims")
     if stored != collect_claims(notebook):
         problems.append("the claims in the report's metadata differ from those its cells displayed")
-    declared = _declared_rules(load_chapter_module(chapter.config_path))
-    for row in stored:
-        try:
-            verdict, failed = recompute_verdict(row)
-        except (ClaimError, KeyError, TypeError, ValueError) as error:
-            problems.append(f"claim {row.get('id')!r} cannot be re-judged: {error}")
-            continue
-        if verdict != row["verdict"] or sorted(failed) != sorted(row["failed_checks"]):  # JSON sorts dict keys
-            problems.append(f"claim {row['id']}: stored verdict {row['verdict']!r}, its values and rule give {verdict!r}")
-        if row["rule"] not in declared:
-            problems.append(f"claim {row['id']}: its rule is not one that {chapter.config_path.name} declares")
+    problems += claim_problems(chapter.folder, load_chapter_module(chapter.config_path), stored)
     return problems
 
 

@@ -429,14 +429,19 @@ def train_som(
     initialise: bool = True,
     progress: bool = True,
     desc: str = "SOM",
+    backend: str = "auto",
 ) -> dict[str, object]:
     """Train on ``data`` (every modality, same number of samples) with mini-batch updates (eq. 5).
 
     Data are checked once, moved to the map's device, shuffled each epoch with
     ``torch_generator(seed, "som-shuffle")``. Returns per-epoch mean quantisation error (minus the
     winners' combined activity, before their update), wall seconds of the training loop (after a
-    one-batch warm-up that compiles kernels), updates and peak memory.
+    one-batch warm-up that compiles kernels), updates and peak memory. ``backend`` "auto" picks the NumPy
+    loop for small CPU problems (:func:`uses_numpy_loop`); "torch" forces the torch loop (one code path
+    for timings across map sizes).
     """
+    if backend not in ("auto", "torch"):
+        raise SOMInputError(f"backend={backend!r}; accepted: auto, torch")
     tensors = som._batch(data, som.modalities)
     n = len(next(iter(tensors.values())))
     if n < 1:
@@ -449,7 +454,7 @@ def train_som(
     errors: list[float] = []
     bar = progress_bar(total=total, desc=desc, unit="batch", progress=progress)
     step = 0
-    numpy_loop = uses_numpy_loop(som, schedule.batch_size)
+    numpy_loop = backend == "auto" and uses_numpy_loop(som, schedule.batch_size)
     if not numpy_loop:
         # warm-up outside the timed loop: kernel compilation (compile=True) and CUDA start-up; changes nothing
         som._activity({name: x[: schedule.batch_size] for name, x in tensors.items()})
