@@ -16,13 +16,22 @@ error (share of samples whose two best neurons are not grid neighbours), wall se
 MiniSom and ours at batch 1 (same updates), then ours at larger batches given as many epochs as they
 need to reach MiniSom's quantisation error (``time to quality``). One torch/BLAS thread by default.
 
+The steady rates leave out the one-off cost of ``torch.compile``, which a short job pays: the last table
+times, in fresh processes, the first compiled call (with an empty and with a warm compile cache) beside
+a steady call, and a one-epoch 4101-D job end to end (process start to trained map) beside MiniSom's.
+
     python benchmarks/bench_som.py [--pixel-samples 1000] [--code-samples 12000] [--side 20]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import os
+import subprocess
+import sys
+import tempfile
 import time
 
 import numpy as np
@@ -145,6 +154,48 @@ def compare(label: str, data: np.ndarray, side: int, epochs: int, batches: list[
     print(f"  batch 1: largest weight difference ours - MiniSom {gap:.2g}; winners differ for {differ} of {n} samples")
 
 
+_CHILD = """
+import json, sys, time
+start = time.perf_counter()
+import torch
+from sensorimotor.som_ae.som import MultimodalSOM, SOMSchedule, train_som
+torch.set_num_threads(1)
+n, dim, side, batch = json.loads(sys.argv[1])
+data = {"x": torch.rand((n, dim), generator=torch.Generator().manual_seed(0))}
+som = MultimodalSOM(side, side, {"x": dim}, compile=True)
+som.initialise(data, torch.Generator().manual_seed(0))
+t = time.perf_counter(); som._activity({"x": data["x"][:batch]}); first = time.perf_counter() - t
+t = time.perf_counter(); som._activity({"x": data["x"][batch : 2 * batch]}); steady = time.perf_counter() - t
+schedule = SOMSchedule(epochs=1, batch_size=batch, lr_start=0.5, lr_end=0.01, sigma_start=side / 2, sigma_end=0.5)
+history = train_som(som, data, schedule, initialise=False, progress=False, backend="torch")
+print(json.dumps({"first": first, "steady": steady, "loop": history["seconds"], "total": time.perf_counter() - start}))
+"""
+
+
+def compile_costs(n: int, dim: int, side: int, batch: int, seed: int) -> None:
+    """One-off torch.compile cost in fresh processes (empty, then warm compile cache) and a one-epoch job end
+    to end, beside MiniSom's one epoch on data of the same shape."""
+    rows = {}
+    with tempfile.TemporaryDirectory(prefix="inductor-cache-") as cache:
+        env = {**os.environ, "TORCHINDUCTOR_CACHE_DIR": cache}
+        for label in ("empty compile cache", "warm compile cache"):
+            t = time.perf_counter()
+            out = subprocess.run([sys.executable, "-c", _CHILD, json.dumps([n, dim, side, batch])], env=env,
+                                 capture_output=True, text=True, check=True)  # fmt: skip
+            rows[label] = {**json.loads(out.stdout.strip().splitlines()[-1]), "process": time.perf_counter() - t}
+    data = np.random.default_rng(seed).random((n, dim)).astype(np.float32)
+    initial = data[np.random.default_rng(seed).choice(n, side * side)]
+    _, t_mini = run_minisom(data, initial, side, 1, seed)
+    print(f"\ntorch.compile cost: {n} samples x {dim} values, {side}x{side} map, batch {batch}, one epoch, fresh processes")
+    print(f"  {'':22s} {'1st call s':>10s} {'steady ms':>10s} {'loop s':>8s} {'job s':>8s} {'MiniSom s':>9s} "
+          f"{'loop ratio':>10s} {'job ratio':>9s}")
+    for label, r in rows.items():
+        print(f"  {label:22s} {r['first']:10.2f} {r['steady'] * 1e3:10.2f} {r['loop']:8.2f} {r['process']:8.2f} "
+              f"{t_mini:9.2f} {t_mini / r['loop']:9.2f}x {t_mini / r['process']:8.2f}x")
+    print("  loop: the timed training loop (steady rate); job: process start to trained map, imports and compile "
+          "included; ratios are MiniSom's seconds over ours (> 1: ours faster)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pixel-samples", type=int, default=1000, help="pixel samples (one epoch each)")
@@ -166,6 +217,7 @@ def main() -> None:
             compile=False, seed=args.seed)
     compare("pixels (infant images + joints, 4101-D)", pixel_data(args.pixel_samples), args.side, args.epochs, [16],
             compile=True, seed=args.seed)
+    compile_costs(args.pixel_samples, 4101, args.side, 16, args.seed)
 
 
 if __name__ == "__main__":

@@ -128,3 +128,23 @@ def test_every_claim_links_to_a_section_of_its_chapter(chapter):
     for claim in read_report_metadata(chapter.report)["claims"]:
         assert claim["section"], f"claim {claim['id']} names no section"
         assert f"({claim['section']})=" in source, f"claim {claim['id']}: no label ({claim['section']})= in {chapter.source.name}"
+
+
+def test_readme_generated_parts_are_current(chapter):
+    """Each chapter README's compute and results part is what its committed report gives."""
+    from sensorimotor.pipeline import read_report_metadata
+    from sensorimotor.readme_sections import write_readme
+
+    readme = chapter.folder / "README.md"
+    meta = read_report_metadata(chapter.report)
+    assert write_readme(readme, meta, chapter.name, chapter.session_name, check=True), (
+        "run `python -m sensorimotor.pipeline readme`"
+    )
+
+
+def test_readme_section_replaces_only_its_markers(tmp_path):
+    from sensorimotor.readme_sections import BEGIN, END, updated_readme
+
+    text = f"# t\n\nintro\n\n{BEGIN}\nold\n{END}\n\ntail\n"
+    assert updated_readme(text, f"{BEGIN}\nnew\n{END}") == f"# t\n\nintro\n\n{BEGIN}\nnew\n{END}\n\ntail\n"
+    assert updated_readme("# t\n", f"{BEGIN}\nx\n{END}").endswith(f"{BEGIN}\nx\n{END}\n")

@@ -6,6 +6,7 @@ Command line (what the nox sessions call)::
     python -m sensorimotor.pipeline replicate dmbn [--profile paper] [--seed 3] [-p train_steps=500 ...] [--cold]
     python -m sensorimotor.pipeline prepare-smoke        # notebooks for nbval at the smoke profile
     python -m sensorimotor.pipeline summary [--check]    # book/summary.md from the reports' metadata
+    python -m sensorimotor.pipeline readme [--check]     # each chapter README's compute and results part
 
 A chapter is a folder ``replications/<name>/`` holding ``<name>.md`` (a jupytext MyST notebook) and
 ``config.py`` (its profiles). Its report is ``book/chapters/<name>.ipynb``: written atomically, only
@@ -45,6 +46,7 @@ from sensorimotor.claims import (
 )  # fmt: skip
 from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
 from sensorimotor.provenance import PROVENANCE_METADATA_KEY
+from sensorimotor.readme_sections import write_readme
 from sensorimotor.report_cells import fill_glance, fill_provenance, today
 from sensorimotor.rule_freshness import claim_problems
 
@@ -408,6 +410,7 @@ def replicate(
     _write_notebook(notebook, target)
     if target.resolve() == chapter.report.resolve():
         write_summary(root)
+        write_readme(chapter.folder / "README.md", notebook.metadata[METADATA_KEY], chapter.name, chapter.session_name)
     return target
 
 
@@ -664,6 +667,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     smoke.add_argument("extra", nargs="*", type=Path, help="extra notebook sources (.md) to prepare")
     summary = sub.add_parser("summary", help="write book/summary.md from the reports")
     summary.add_argument("--check", action="store_true", help="fail if book/summary.md is out of date")
+    readme = sub.add_parser("readme", help="write each chapter README's generated part from its report")
+    readme.add_argument("--check", action="store_true", help="fail if a README's generated part is out of date")
     args = parser.parse_args(argv)
     try:
         root = (args.root or find_root()).resolve()
@@ -688,6 +693,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 print("book/summary.md is up to date")
             else:
                 print(f"wrote {write_summary(root)}")
+        elif args.command == "readme":
+            stale = [c.name for c in discover_chapters(root).values() if c.report.exists() and not write_readme(
+                c.folder / "README.md", read_report_metadata(c.report), c.name, c.session_name, check=args.check)]
+            if args.check and stale:
+                print(f"README generated parts out of date for {', '.join(stale)}: run `python -m sensorimotor.pipeline readme`")
+                return 1
+            print("READMEs up to date" if args.check else "wrote the READMEs' generated parts")
     except (PipelineError, ConfigError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

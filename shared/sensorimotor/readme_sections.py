@@ -1,0 +1,97 @@
+"""The generated part of a chapter's README: compute used and results, written from its committed report.
+
+Between the markers :data:`BEGIN` and :data:`END` of ``replications/<chapter>/README.md`` (appended
+when absent); ``python -m sensorimotor.pipeline readme [--check]`` writes or checks every chapter's,
+and the pipeline rewrites a chapter's after writing its book report. Never edit between the markers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from sensorimotor.cache import atomic_path
+from sensorimotor.report_cells import hardware_words
+
+BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
+END = "<!-- END generated -->"
+
+
+def _value(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float):
+        return f"{value:.3g}"
+    return str(value)
+
+
+def _ours(row: Mapping[str, Any]) -> str:
+    text = _value(row.get("ours"))
+    if row.get("interval"):
+        text += f" [{_value(row['interval'][0])}, {_value(row['interval'][1])}]"
+    elif row.get("spread") is not None:
+        text += f" ± {_value(row['spread'])}"
+    per = row.get("per_unit") or row.get("per_seed")
+    if per and len(per) > 1:
+        text += f" ({len(per)} {row.get('unit', 'seeds')})"
+    return text
+
+
+def _why(row: Mapping[str, Any]) -> str:
+    if row.get("cause"):
+        return row["cause"]
+    names = [f.split(":")[0] for f in row.get("failed_checks") or []]
+    if not names:
+        return ""
+    more = f" (+{len(names) - 2} more)" if len(names) > 2 else ""
+    return f"{len(names)} check(s) failed: " + "; ".join(names[:2]) + more
+
+
+def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> str:
+    """The generated Markdown: how the report was made and every claim's verdict."""
+    cold = meta.get("cold_wall_seconds")
+    lines = [
+        BEGIN,
+        "## Compute used (from the committed report)",
+        "",
+        f"- Report: `book/chapters/{chapter_name}.ipynb`, profile `{meta.get('profile')}`, seed {meta.get('seed')}, "
+        f"commit `{(meta.get('git_commit') or 'unknown')[:10]}`" + (f", run {meta['run_date']}" if meta.get("run_date") else "")
+        + ".",
+        f"- Run time: {meta.get('wall_seconds', 0) / 60:.1f} min"
+        + (" (cold: everything computed in this run)" if meta.get("cold") else " (warm: cached weights loaded)")
+        + ("" if cold is None else f"; cold run: {cold / 60:.1f} min") + ".",
+        f"- Hardware: {hardware_words(meta.get('hardware') or {})}.",
+        f"- Rerun: `nox -s {session}`.",
+        "",
+        "## Results (from the committed report)",
+        "",
+        "| claim | paper | ours | verdict | why |",
+        "|---|---|---|---|---|",
+    ]  # fmt: skip
+    for row in meta.get("claims", []):
+        cells = [row["id"] + (" (consistency)" if row.get("kind") == "consistency" else ""), _value(row.get("paper")),
+                 _ours(row), f"**{row['verdict']}**", _why(row)]  # fmt: skip
+        lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def updated_readme(text: str, section: str) -> str:
+    """``text`` with its generated part replaced by ``section`` (appended when there is none)."""
+    if BEGIN in text and END in text:
+        head, rest = text.split(BEGIN, 1)
+        return head + section + rest.split(END, 1)[1]
+    return text.rstrip("\n") + "\n\n" + section + "\n"
+
+
+def write_readme(readme: Path, meta: Mapping[str, Any], chapter_name: str, session: str, check: bool = False) -> bool:
+    """Write (or with ``check`` only compare) the README's generated part; whether it was current."""
+    text = readme.read_text() if readme.exists() else f"# {chapter_name}\n"
+    new = updated_readme(text, section_text(meta, chapter_name, session))
+    if new == text:
+        return True
+    if not check:
+        with atomic_path(readme) as tmp:
+            tmp.write_text(new)
+    return False
