@@ -257,44 +257,67 @@ def _minutes(seconds: Any) -> str:
     return f"{float(seconds) / 60:.1f} min" if isinstance(seconds, (int, float)) else "not recorded"
 
 
+def _report_facts(root: Path, chapter: str) -> dict[str, Any]:
+    """What the execution page shows of one report, read from its notebook metadata."""
+    notebook = _report_notebook(root, chapter)
+    meta = notebook.metadata.get("sensorimotor", {})
+    finished = str(notebook.metadata.get("papermill", {}).get("end_time") or "")[:16].replace("T", " ") or "—"
+    overrides = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("overrides") or {}).items()))
+    return {
+        "finished": finished,
+        "commit": f"`{str(meta.get('git_commit') or '')[:10]}`"
+        + (" *modified*" if meta.get("git_dirty") else ""),
+        "cold": _minutes(meta.get("cold_wall_seconds")),
+        "settings": f"{meta.get('profile')}, seed {meta.get('seed')}"
+        + (f"; {overrides}" if overrides else ""),
+        "hardware": hardware_words(meta.get("hardware")),
+        "command": rerun_command(chapter, meta),
+        "packages": meta.get("packages") or {},
+    }
+
+
 def execution_markdown(root: Path) -> str:
-    """The text of ``book/execution.md``: how each committed report was made."""
+    """The text of ``book/execution.md``: how each committed report was made, and how to remake it."""
     from sensorimotor.pipeline import discover_chapters
 
+    chapters = list(discover_chapters(root))
+    facts = {
+        name: _report_facts(root, name)
+        for name in chapters
+        if (root / "book" / "chapters" / f"{name}.ipynb").exists()
+    }
     lines = [GENERATED_NOTE, "", "# Execution status", "",
              "How each chapter's report was made, read from its metadata. The cold run time is the wall time "
              "of a run that computed everything on an empty cache (`-- --cold` times one); the commit is the "
              "repository's at the run, and the run's files matched it unless marked *modified*.", "",
-             "| chapter | finished (UTC) | commit | cold run | hardware | profile, seed | rerun |",
-             "| --- | --- | --- | ---: | --- | --- | --- |"]  # fmt: skip
-    versions = []
-    for chapter in discover_chapters(root).values():
-        if not chapter.report.exists():
-            lines.append(
-                f"| {chapter.name} | no report yet | | | | | `nox -s {session_name(chapter.name)}` |"
-            )
+             "| chapter | finished (UTC) | cold run | profile, seed | commit |", "| --- | --- | ---: | --- | --- |"]  # fmt: skip
+    for name in chapters:
+        if name not in facts:
+            lines.append(f"| {name} | no report yet | | | |")
             continue
-        notebook = _report_notebook(root, chapter.name)
-        meta = notebook.metadata.get("sensorimotor", {})
-        finished = (
-            str(notebook.metadata.get("papermill", {}).get("end_time") or "")[:16].replace("T", " ") or "—"
+        f = facts[name]
+        lines.append(
+            f"| [{name}](chapters/{name}.ipynb) | {f['finished']} | {f['cold']} | {f['settings']} | {f['commit']} |"
         )
-        commit = f"`{str(meta.get('git_commit') or '')[:10]}`" + (
-            " *modified*" if meta.get("git_dirty") else ""
-        )
-        overrides = ", ".join(f"{k}={v}" for k, v in sorted((meta.get("overrides") or {}).items()))
-        settings = f"{meta.get('profile')}, seed {meta.get('seed')}" + (f"; {overrides}" if overrides else "")
-        lines.append(f"| [{chapter.name}](chapters/{chapter.name}.ipynb) | {finished} | {commit} | "
-                     f"{_minutes(meta.get('cold_wall_seconds'))} | {hardware_words(meta.get('hardware'))} | "
-                     f"{settings} | `{rerun_command(chapter.name, meta)}` |")  # fmt: skip
-        packages = meta.get("packages") or {}
-        versions.append((chapter.name, packages))
-    if versions:
+    hardware = sorted({f["hardware"] for f in facts.values()})
+    if len(hardware) == 1:
+        lines += ["", f"Every report ran on {hardware[0]}."]
+    elif hardware:
+        lines += ["", "Hardware:", ""] + [f"- {name}: {f['hardware']}" for name, f in facts.items()]
+    lines += [
+        "",
+        "Each command remakes its report exactly (same profile, seed and overrides):",
+        "",
+        "```bash",
+    ]
+    lines += [f["command"] for f in facts.values()] or ["nox -s replicate-<chapter>"]
+    lines += ["```"]
+    if facts:
         names = ["python", "torch", "numpy", "pybullet", "sensorimotor"]
         lines += ["", "Package versions in each run:", "", "| chapter | " + " | ".join(names) + " |",
                   "| --- |" + " --- |" * len(names)]  # fmt: skip
-        for name, packages in versions:
-            lines.append(f"| {name} | " + " | ".join(str(packages.get(p) or "—") for p in names) + " |")
+        for name, f in facts.items():
+            lines.append(f"| {name} | " + " | ".join(str(f["packages"].get(p) or "—") for p in names) + " |")
     return "\n".join([*lines, ""])
 
 
