@@ -68,6 +68,7 @@ def _pytest(session: nox.Session, *args: str) -> None:
 def _build_book(session: nox.Session) -> None:
     session.run("python", "-m", "sensorimotor.pipeline", "summary", "--check")
     session.run("jupyter-book", "build", "book/", "--all", "-W", "-n", "--keep-going")
+    session.run("python", "-m", "sensorimotor.offline_html", "book/_build/html")  # no CDN: the book reads offline
 
 
 @nox.session

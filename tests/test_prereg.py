@@ -100,3 +100,13 @@ def test_a_stored_claim_judged_by_another_claims_rule_fails():
     a["rule"] = json.loads(json.dumps(b["rule"]))
     problems = claim_problems(chapter.folder, module, stored)
     assert any(f"claim {a['id']}" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("name", sorted(CHAPTERS))
+def test_no_check_in_a_committed_report_is_defective(name):
+    """In the book's run every apparatus check's negative control fails it, and every prerequisite's passing
+    reference passes it (its failing reference, where declared, fails it): no check that cannot pass or fail."""
+    stored = read_report_metadata(CHAPTERS[name].report)["claims"]
+    defective = [f"{row['id']}: {check['text']}" for row in stored if row.get("schema") == 2
+                 for check in row["checks"].values() if check["status"] == "defective"]  # fmt: skip
+    assert not defective, defective

@@ -35,8 +35,12 @@ def test_chapter_config_has_three_profiles(chapter):
 
 
 def test_summary_page_is_current(project_root):
+    """The summary, the landing page's results and the execution page are what the reports give."""
+    from sensorimotor.book_pages import stale_pages
+
     current = (project_root / "book" / "summary.md").read_text()
     assert current == summary_markdown(project_root), "run `python -m sensorimotor.pipeline summary`"
+    assert stale_pages(project_root) == [], "run `python -m sensorimotor.pipeline summary`"
 
 
 def test_every_committed_report_is_in_the_table_of_contents(project_root):

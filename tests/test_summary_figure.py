@@ -1,4 +1,4 @@
-"""The overview picture of all claims (sensorimotor.summary_figure)."""
+"""The summary picture: a forest plot of all claims (sensorimotor.summary_figure)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 from sensorimotor.summary_figure import (
     DPI,
     FIG_WIDTH_IN,
+    LABEL_CHARS,
     RATIO_MAX,
     RATIO_MIN,
     VERDICT_COLOURS,
@@ -31,6 +32,24 @@ def _row(chapter, id_, paper, ours, verdict, kind="result", per_seed=None):
     }
 
 
+def _row2(id_, ours, verdict, per_unit, null=0.5, paper_effect=0.9, interval=(0.6, 0.8), **extra):
+    """A row on the replication scale (schema 2), as the chapters write them now."""
+    return {
+        **_row("gmn", id_, "0.9 (Table 1)", ours, verdict),
+        "schema": 2,
+        "statement": "APoE classifies scenes more accurately than the baseline",
+        "null": null,
+        "smallest_effect": 0.6,
+        "paper_effect": paper_effect,
+        "interval": list(interval),
+        "level": 0.9,
+        "unit": "cases",
+        "per_unit": per_unit,
+        "cause": None,
+        **extra,
+    }
+
+
 ROWS = [
     _row("dmbn", "dmbn-number", 0.5, 0.55, "reproduced", per_seed=[0.5, 0.55, 0.6]),
     _row("dmbn", "dmbn-qualitative", "accurate (qualitative)", 0.65, "partly"),
@@ -43,6 +62,13 @@ ROWS = [
     _row("mirror", "mirror-none", 3.5, None, "not run"),
     _row("mirror", "mirror-count", 1200, 1200, "reproduced", kind="consistency"),
     _row("som", "som-negative", -2.0, -1.0, "partly", per_seed=[-0.5, -1.0, "n/a"]),
+]
+SCHEMA2 = [
+    _row2("gmn-s2-reproduced", 0.7, "reproduced", {"a": 0.6, "b": 0.7, "c": 0.8}),
+    _row2("gmn-s2-beyond", 2.5, "reproduced", {"a": 2.5}, interval=(2.0, 3.0)),
+    _row2(
+        "gmn-s2-no-paper-effect", 0.7, "inconclusive", {"a": 0.7}, paper_effect=None, cause="too few cases"
+    ),
 ]
 
 
@@ -68,18 +94,49 @@ def test_claims_to_plot_keeps_result_claims_in_chapter_order():
     assert "dmbn-params" not in ids and "mirror-count" not in ids
     assert ids == [r["id"] for r in ROWS if r["kind"] == "result"]
     by_id = {p["id"]: p for p in plotted}
-    assert by_id["dmbn-number"]["ratio"] == pytest.approx(1.1)
-    assert by_id["dmbn-number"]["seed_ratios"] == pytest.approx([1.0, 1.1, 1.2])
+    assert by_id["dmbn-number"]["panel"] == "ratio" and by_id["dmbn-number"]["x"] == pytest.approx(1.1)
+    assert by_id["dmbn-number"]["units"] == pytest.approx([1.0, 1.1, 1.2])
     assert by_id["gmn-huge"]["clipped"] == 1 and by_id["gmn-zero"]["clipped"] == -1
-    assert by_id["som-negative"]["seed_ratios"] == pytest.approx([0.25, 0.5])  # the text seed is dropped
+    assert by_id["som-negative"]["units"] == pytest.approx([0.25, 0.5])  # the text seed is dropped
     for no_ratio in ("dmbn-qualitative", "gmn-sign", "gmn-paper-zero", "mirror-bool", "mirror-none"):
-        assert by_id[no_ratio]["ratio"] is None and by_id[no_ratio]["seed_ratios"] == []
+        assert by_id[no_ratio]["panel"] == "list" and by_id[no_ratio]["x"] is None
+        assert by_id[no_ratio]["units"] == []
 
 
-def test_plot_claims_overview_writes_a_legible_png(tmp_path):
+def test_per_seed_stored_as_a_dict_gives_the_seed_values_not_the_keys():
+    """Reports store ``per_seed`` as {"0": v, ...}: the picture must place the values (it placed 0 of 40)."""
+    stored = _row("dmbn", "dmbn-stored", 2.0, 3.0, "reproduced", per_seed={"0": 2.0, "1": 3.0, "2": 4.0})
+    (item,) = claims_to_plot([stored])
+    assert item["units"] == pytest.approx([1.0, 1.5, 2.0])
+    booleans = _row("mirror", "mirror-stored", 1.0, 0.5, "not reproduced", per_seed={"0": True, "1": False})
+    assert claims_to_plot([booleans])[0]["units"] == []  # yes/no seeds have no ratio
+
+
+def test_schema2_rows_sit_on_the_replication_scale():
+    plotted = {p["id"]: p for p in claims_to_plot(SCHEMA2 + ROWS[:1])}
+    item = plotted["gmn-s2-reproduced"]
+    assert item["panel"] == "scale"
+    assert item["x"] == pytest.approx(0.5)  # (0.7 - 0.5) / (0.9 - 0.5)
+    assert item["interval"] == pytest.approx((0.25, 0.75))
+    assert item["units"] == pytest.approx([0.25, 0.5, 0.75])
+    assert item["smallest"] == pytest.approx(0.25)
+    assert plotted["gmn-s2-beyond"]["x"] == pytest.approx(5.0) and plotted["gmn-s2-beyond"]["clipped"] == 1
+    # no paper effect on our scale: it cannot be normalised, so it is shown with the older rows
+    assert plotted["gmn-s2-no-paper-effect"]["panel"] == "list"
+    assert plotted["dmbn-number"]["panel"] == "ratio"
+
+
+def test_labels_carry_the_statement_and_stay_short():
+    item = claims_to_plot(SCHEMA2[:1])[0]
+    assert item["label"].startswith("gmn-s2-reproduced: APoE classifies")
+    assert len(item["label"]) <= LABEL_CHARS and item["label"].endswith("…")
+    assert claims_to_plot(ROWS[:1])[0]["label"] == "dmbn-number"  # no statement: the id alone
+
+
+@pytest.mark.parametrize("rows", [ROWS, SCHEMA2, ROWS + SCHEMA2], ids=["old", "schema2", "both"])
+def test_plot_claims_overview_writes_a_legible_png(tmp_path, rows):
     target = tmp_path / "figures" / "claims_overview.png"
-    assert plot_claims_overview(ROWS, target) == target
-    assert target.is_file()
+    assert plot_claims_overview(rows, target) == target
     width, height = _png_size(target)
     assert abs(width - FIG_WIDTH_IN * DPI) <= 2  # 7 in at 150 dpi: about a 700 px book column at 1.5x
     assert 300 < height < 3000

@@ -5,7 +5,7 @@ Command line (what the nox sessions call)::
     python -m sensorimotor.pipeline list
     python -m sensorimotor.pipeline replicate dmbn [--profile paper] [--seed 3] [-p train_steps=500 ...] [--cold]
     python -m sensorimotor.pipeline prepare-smoke        # notebooks for nbval at the smoke profile
-    python -m sensorimotor.pipeline summary [--check]    # book/summary.md from the reports' metadata
+    python -m sensorimotor.pipeline summary [--check]    # the book's generated pages from the reports
     python -m sensorimotor.pipeline readme [--check]     # each chapter README's compute and results part
 
 A chapter is a folder ``replications/<name>/`` holding ``<name>.md`` (a jupytext MyST notebook) and
@@ -37,13 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorimotor.cache import CACHE_ENV, atomic_path
-from sensorimotor.claims import (
-    CLAIMS_METADATA_KEY,
-    VERDICT_COLOURS,
-    VERDICTS,
-    format_value,
-    tally,
-)  # fmt: skip
+from sensorimotor.claims import CLAIMS_METADATA_KEY
 from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
 from sensorimotor.provenance import PROVENANCE_METADATA_KEY
 from sensorimotor.readme_sections import write_readme
@@ -498,112 +492,19 @@ def read_report_metadata(report: Path) -> dict[str, Any]:
     return meta
 
 
-SUMMARY_FIGURE = Path("figures") / "summary" / "claims_overview.png"  # relative to book/
-
-
-def _chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
-    rows: dict[str, list[dict[str, Any]]] = {}
-    missing = []
-    for chapter in discover_chapters(root).values():
-        if not chapter.report.exists():
-            missing.append(chapter.name)
-            continue
-        meta = read_report_metadata(chapter.report)
-        # reports made before the verdict rules lack some fields: they read as single-seed results
-        defaults = {"kind": "result", "per_seed": None, "spread": None, "failed_checks": [], "section": None}
-        rows[chapter.name] = [{**defaults, **row, "chapter": chapter.name} for row in meta.get("claims", [])]
-    return rows, missing
-
-
-def _tally_text(counts: dict[str, int]) -> str:
-    return ", ".join(f"{n} {v}" for v, n in counts.items())
-
-
-def _tally_table(by_chapter: dict[str, list[dict[str, Any]]]) -> str:
-    """Per-chapter verdict counts as a compact HTML table, verdicts coloured as in the chapters."""
-    head = "".join(f'<th style="color:{VERDICT_COLOURS[v]}">{v}</th>' for v in VERDICTS)
-    out = ['<table class="sensorimotor-summary" style="table-layout:fixed;width:100%;font-size:88%">',
-           f"<thead><tr><th>chapter</th>{head}<th>consistency checks</th></tr></thead><tbody>"]  # fmt: skip
-    for name, rows in by_chapter.items():
-        counts = tally(rows)
-        n_cons = sum(r.get("kind") == "consistency" for r in rows)
-        cells = "".join(f"<td>{counts[v]}</td>" for v in VERDICTS)
-        out.append(f'<tr><td><a href="chapters/{name}.html">{name}</a></td>{cells}<td>{n_cons}</td></tr>')
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
-def _summary_table(rows: list[dict[str, Any]]) -> str:
-    """An HTML table that wraps inside the book's column: chapter, claim (linked), paper, ours, verdict."""
-    import html
-
-    head = ["chapter", "claim", "paper", "ours", "verdict"]
-    widths = ["12%", "34%", "17%", "17%", "20%"]
-    out = ['<table class="sensorimotor-summary" style="table-layout:fixed;width:100%;font-size:88%">']
-    out.append("<colgroup>" + "".join(f'<col style="width:{w}">' for w in widths) + "</colgroup>")
-    out.append("<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>")
-    for row in rows:
-        anchor = f"#{row['section']}" if row.get("section") else ""
-        link = f'<a href="chapters/{row["chapter"]}.html{anchor}">{html.escape(row["id"])}</a>'
-        ours = format_value(row["ours"], row.get("spread"))
-        if row.get("per_seed") and len(row["per_seed"]) > 1:
-            ours += f" ({len(row['per_seed'])} seeds)"
-        verdict = f'<strong style="color:{VERDICT_COLOURS[row["verdict"]]}">{html.escape(row["verdict"])}</strong>'
-        if row.get("failed_checks"):
-            verdict += "<br><small>" + "; ".join(html.escape(f.split(":")[0]) for f in row["failed_checks"]) + "</small>"
-        cells = [html.escape(row["chapter"]), f"{link}<br><small>{html.escape(row['statement'])}</small>",
-                 html.escape(format_value(row["paper"])), html.escape(ours), verdict]  # fmt: skip
-        out.append("<tr>" + "".join(f'<td style="overflow-wrap:anywhere">{c}</td>' for c in cells) + "</tr>")
-    out.append("</tbody></table>")
-    return "\n".join(out)
-
-
 def summary_markdown(root: Path) -> str:
-    """The text of ``book/summary.md``: every chapter's claims from its report's metadata."""
-    by_chapter, missing = _chapter_rows(root)
-    all_rows = [row for rows in by_chapter.values() for row in rows]
-    results = [r for r in all_rows if r.get("kind", "result") == "result"]
-    consistency = [r for r in all_rows if r.get("kind", "result") == "consistency"]
-    lines = [
-        "# Summary of all claims",
-        "",
-        "Every claim of every chapter, read from the metadata of the committed reports (generated by",
-        "`python -m sensorimotor.pipeline summary`; do not edit by hand). Each verdict was computed by the",
-        "chapter's code from its run, against rules fixed in the chapter's `config.py` before the run.",
-        "A claim is *inconclusive* when the experiment failed an instrument check that shows it could have",
-        "seen the effect (or measured fewer seeds than its rule needs); that is not a pass. Consistency",
-        "checks (true by construction) are listed apart and not counted.",
-        "",
-    ]
-    if not all_rows:
-        lines += ["No chapter report holds claims yet.", ""]
-        if missing:
-            lines += ["Chapters without a committed report yet: " + ", ".join(missing) + ".", ""]
-        return "\n".join(lines)
-    lines += [f"**At a glance:** {_tally_text(tally(results))} (of {len(results)} results); "
-              f"{len(consistency)} consistency checks apart.", ""]  # fmt: skip
-    lines += [f"```{{figure}} {SUMMARY_FIGURE.as_posix()}", ":name: fig-summary-overview", ":width: 100%", "",
-              "Every result claim of the book: our value over the paper's (log scale; 1 = the paper's value), "
-              "per-seed values as small dots, coloured by verdict and grouped by chapter. Claims whose paper "
-              "value is not a number sit in the left column.", "```", ""]  # fmt: skip
-    lines += [_tally_table(by_chapter), "", "## Results", "", _summary_table(results), ""]
-    if consistency:
-        lines += ["## Consistency checks", "", _summary_table(consistency), ""]
-    if missing:
-        lines += ["Chapters without a committed report yet: " + ", ".join(missing) + ".", ""]
-    return "\n".join(lines)
+    """The text of ``book/summary.md`` (see :mod:`sensorimotor.book_pages`)."""
+    from sensorimotor.book_pages import summary_markdown as page
+
+    return page(root)
 
 
 def write_summary(root: Path) -> Path:
-    """Write ``book/summary.md`` and its overview picture."""
-    from sensorimotor.summary_figure import plot_claims_overview
+    """Write the book's generated pages (summary, landing results, execution status) and the picture."""
+    from sensorimotor.book_pages import write_pages
 
-    by_chapter, _ = _chapter_rows(root)
-    plot_claims_overview([r for rows in by_chapter.values() for r in rows], root / "book" / SUMMARY_FIGURE)
-    target = root / "book" / "summary.md"
-    with atomic_path(target) as tmp:
-        tmp.write_text(summary_markdown(root))
-    return target
+    write_pages(root)
+    return root / "book" / "summary.md"
 
 
 # --- freshness: what the tests check of every committed report ------------------------------------
@@ -665,8 +566,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
     run.add_argument("--cold", action="store_true", help="run on a fresh, empty cache (times a cold run)")
     smoke = sub.add_parser("prepare-smoke", help="write <name>.smoke.ipynb notebooks for nbval")
     smoke.add_argument("extra", nargs="*", type=Path, help="extra notebook sources (.md) to prepare")
-    summary = sub.add_parser("summary", help="write book/summary.md from the reports")
-    summary.add_argument("--check", action="store_true", help="fail if book/summary.md is out of date")
+    summary = sub.add_parser("summary", help="write the book's generated pages from the reports")
+    summary.add_argument("--check", action="store_true", help="fail if a generated page is out of date")
     readme = sub.add_parser("readme", help="write each chapter README's generated part from its report")
     readme.add_argument("--check", action="store_true", help="fail if a README's generated part is out of date")
     args = parser.parse_args(argv)
@@ -686,11 +587,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 print(f"prepared {path}")
         elif args.command == "summary":
             if args.check:
-                current = (root / "book" / "summary.md").read_text() if (root / "book" / "summary.md").exists() else ""
-                if current != summary_markdown(root) or not (root / "book" / SUMMARY_FIGURE).exists():
-                    print("book/summary.md is out of date: run `python -m sensorimotor.pipeline summary`")
+                from sensorimotor.book_pages import stale_pages
+
+                stale = stale_pages(root)
+                if stale:
+                    print(f"out of date: {', '.join(stale)}: run `python -m sensorimotor.pipeline summary`")
                     return 1
-                print("book/summary.md is up to date")
+                print("the book's generated pages are up to date")
             else:
                 print(f"wrote {write_summary(root)}")
         elif args.command == "readme":

@@ -1,42 +1,44 @@
-"""One picture of every claim of the book: our value over the paper's, coloured by verdict.
+"""The book's summary picture: a forest plot of every result claim, coloured by verdict.
 
-:func:`plot_claims_overview` takes claim dicts (as stored in the reports' metadata, plus ``chapter``,
-``per_seed`` and ``kind``) and saves a PNG sized for a 700 px book column. Each *result* claim is one
-row, grouped by chapter; consistency checks (true by construction) are left out. Where the paper's
-value and ours are numbers of the same sign, the row shows ``ours / paper`` on a log axis (1 = the
-paper's value), with every seed as a dot and the seeds' range as a line; other claims (a qualitative
-paper value, a yes/no, a claim not run) get a marker in a narrow column on the left, so that every
-claim appears. :func:`claims_to_plot` is the data behind the picture.
+:func:`plot_claims_overview` takes claim dicts (as stored in the reports' metadata, plus ``chapter``)
+and saves a PNG sized for a 700 px book column; :func:`claims_to_plot` is the data behind it.
+
+Rows on the replication scale (``"schema": 2``, see :mod:`sensorimotor.book_rows`) share one axis,
+``(value - null) / (paper_effect - null)``: 0 is what a trivial answer scores, 1 the paper's effect,
+so position and verdict colour tell the same story. Each shows its estimate, its interval, every
+seed/case/repeat as a dot and a tick at the smallest effect its rule counts. Older rows declare no
+null: they sit in a second panel, *not yet on the replication scale*, at ``ours / paper`` on a log
+axis (1 = the paper's value) with their seeds as dots, and those whose paper value is not a number of
+the same sign in a narrow column beside it. Consistency checks (true by construction) are left out.
 """
 
 from __future__ import annotations
 
 import math
-import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.book_rows import real, scale_position, shorten, unit_values
 from sensorimotor.cache import atomic_path
 from sensorimotor.claims import VERDICT_COLOURS  # one palette for chapters, summary and picture
 
 KINDS = ("result", "consistency")
 REQUIRED_KEYS = ("chapter", "id", "paper", "ours", "verdict", "kind")
+PANELS = ("scale", "ratio", "list")  # replication scale; ours / paper; no numeric position
 
 RATIO_MIN, RATIO_MAX = 1e-2, 1e2  # ratios outside are drawn at the edge with an arrow marker
+SCALE_MIN, SCALE_MAX = -1.0, 2.0  # replication-scale positions outside likewise
 FIG_WIDTH_IN = 7.0
 DPI = 150
-FONT_PT = 8
-
-
-def _real(value: Any) -> float | None:
-    """``value`` as a finite float if it is a real number (not a bool), else None."""
-    if value is None or isinstance(value, bool) or type(value).__name__ == "bool_":
-        return None
-    if not isinstance(value, numbers.Real):
-        return None
-    x = float(value)
-    return x if math.isfinite(x) else None
+FONT_PT = 9
+LABEL_CHARS = 40
+ROW_IN = 0.22
+TITLES = {
+    "scale": "On the replication scale ({n} claims): 0 = what a trivial answer scores, 1 = the paper's effect",
+    "ratio": "Not yet on the replication scale ({n} claims, no null declared): ours / the paper's value",
+}
+LABEL_IN, GAP_IN, LIST_IN, RIGHT_IN = 3.0, 0.16, 0.5, 0.15
 
 
 def ratio(ours: Any, paper: Any) -> float | None:
@@ -45,7 +47,7 @@ def ratio(ours: Any, paper: Any) -> float | None:
     ``ours == 0`` gives 0 (drawn clipped at the left edge): a measured zero against a non-zero paper
     value is a number worth placing, not a missing one.
     """
-    p, o = _real(paper), _real(ours)
+    p, o = real(paper), real(ours)
     if p is None or o is None or p == 0:
         return None
     if o == 0:
@@ -69,18 +71,52 @@ def _validate(row: Mapping[str, Any], index: int) -> None:
         raise ValueError(
             f"claim {row['id']!r} has unknown kind {row['kind']!r}; expected one of {', '.join(KINDS)}"
         )
-    seeds = row.get("per_seed")
-    if seeds is not None and (isinstance(seeds, (str, bytes)) or not isinstance(seeds, Iterable)):
-        raise ValueError(f"claim {row['id']!r}: per_seed must be a list of numbers or None, got {seeds!r}")
+    for key in ("per_seed", "per_unit"):
+        values = row.get(key)
+        if values is not None and (isinstance(values, (str, bytes)) or not isinstance(values, Iterable)):
+            raise ValueError(
+                f"claim {row['id']!r}: {key} must be a dict or list of values or None, got {values!r}"
+            )
+
+
+def _clipped(x: float | None, low: float, high: float) -> int:
+    return 0 if x is None or low <= x <= high else (-1 if x < low else 1)
+
+
+def _label(row: Mapping[str, Any]) -> str:
+    statement = str(row.get("statement") or "").strip()
+    return shorten(f"{row['id']}: {statement}" if statement else str(row["id"]), LABEL_CHARS)
+
+
+def _point(row: Mapping[str, Any]) -> dict[str, Any]:
+    """Where one result claim is drawn: its panel, position, interval and unit positions."""
+    point: dict[str, Any] = {"panel": "list", "x": None, "interval": None, "units": [], "smallest": None}
+    x = scale_position(row, row["ours"])
+    if x is not None:
+        interval = row.get("interval") or [None, None]
+        ends = [scale_position(row, v) for v in interval[:2]] if len(interval) >= 2 else [None, None]
+        units = [scale_position(row, v) for v in unit_values(row)]
+        point.update(panel="scale", x=x, units=[u for u in units if u is not None],
+                     interval=tuple(ends) if None not in ends else None,
+                     smallest=scale_position(row, row.get("smallest_effect")))  # fmt: skip
+        point["clipped"] = _clipped(x, SCALE_MIN, SCALE_MAX)
+        return point
+    r = ratio(row["ours"], row["paper"])
+    if r is not None:
+        units = [ratio(v, row["paper"]) for v in unit_values(row)]
+        point.update(panel="ratio", x=r, units=[u for u in units if u is not None])
+    point["clipped"] = _clipped(r, RATIO_MIN, RATIO_MAX)
+    return point
 
 
 def claims_to_plot(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The rows the picture shows, in drawing order (chapters in order of first appearance).
+    """The result claims the picture shows, in drawing order (chapters in order of first appearance).
 
-    Every row is checked first (a bad verdict or kind raises :class:`ValueError` naming it); only
-    ``kind == "result"`` rows are kept. Each returned dict has ``chapter``, ``id``, ``verdict``,
-    ``ratio`` (None: no numeric ratio, drawn in the left column), ``seed_ratios`` (the seeds that
-    have one) and ``clipped`` (-1, 0 or +1: the ratio lies below, within or above the axis).
+    Every row is checked first (a bad verdict or kind raises :class:`ValueError` naming it). Each
+    returned dict has ``chapter``, ``id``, ``label``, ``verdict``, ``panel`` (``"scale"``: replication
+    scale, ``"ratio"``: ours / paper, ``"list"``: no numeric position), ``x``, ``interval`` (low, high
+    or None), ``units`` (each seed/case/repeat placed on the same axis), ``smallest`` (the smallest
+    effect's position, scale panel only) and ``clipped`` (-1, 0 or +1: beyond the axis or within).
     """
     for i, row in enumerate(rows):
         _validate(row, i)
@@ -88,37 +124,23 @@ def claims_to_plot(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     for row in rows:
         if row["kind"] != "result":
             continue
-        r = ratio(row["ours"], row["paper"])
-        seeds = [ratio(s, row["paper"]) for s in (row.get("per_seed") or [])]
-        seeds = [s for s in seeds if s is not None] if r is not None else []
-        clipped = 0 if r is None or RATIO_MIN <= r <= RATIO_MAX else (-1 if r < RATIO_MIN else 1)
-        by_chapter.setdefault(str(row["chapter"]), []).append(
-            {
-                "chapter": str(row["chapter"]),
-                "id": str(row["id"]),
-                "verdict": row["verdict"],
-                "ratio": r,
-                "seed_ratios": seeds,
-                "clipped": clipped,
-            }
-        )
+        item = {
+            "chapter": str(row["chapter"]),
+            "id": str(row["id"]),
+            "label": _label(row),
+            "verdict": row["verdict"],
+        }
+        by_chapter.setdefault(item["chapter"], []).append({**item, **_point(row)})
     return [item for chapter_rows in by_chapter.values() for item in chapter_rows]
 
 
-def _clip(x: float) -> float:
-    return min(max(x, RATIO_MIN), RATIO_MAX)
-
-
-def _layout(
-    plotted: list[dict[str, Any]],
-) -> tuple[list[tuple[float, str, bool]], list[float], dict[int, float]]:
-    """Y positions: (y, label, is_heading) ticks, separator ys, and each plotted row's y."""
+def _layout(items: list[dict[str, Any]]) -> tuple[list[tuple[float, str, bool]], list[float], list[float]]:
+    """Y positions: (y, label, is_heading) ticks, separator ys, and each item's y."""
     ticks: list[tuple[float, str, bool]] = []
     separators: list[float] = []
-    row_y: dict[int, float] = {}
-    y = 0.0
-    chapter = None
-    for i, item in enumerate(plotted):
+    ys: list[float] = []
+    y, chapter = 0.0, None
+    for item in items:
         if item["chapter"] != chapter:
             if chapter is not None:
                 separators.append(y - 0.1)
@@ -126,34 +148,32 @@ def _layout(
             chapter = item["chapter"]
             ticks.append((y, chapter, True))
             y += 1.0
-        ticks.append((y, item["id"], False))
-        row_y[i] = y
+        ticks.append((y, item["label"], False))
+        ys.append(y)
         y += 1.0
-    return ticks, separators, row_y
+    return ticks, separators, ys
 
 
 def plot_claims_overview(rows: list[dict], path: Path) -> Path:
-    """Save the overview of all result claims in ``rows`` as a PNG at ``path`` (written atomically)."""
+    """Save the forest plot of all result claims in ``rows`` as a PNG at ``path`` (written atomically)."""
     import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
 
     plotted = claims_to_plot(rows)
     path = Path(path)
-    with plt.rc_context(
-        {
-            "font.size": FONT_PT,
-            "axes.titlesize": FONT_PT,
-            "axes.labelsize": FONT_PT,
-            "xtick.labelsize": FONT_PT,
-            "ytick.labelsize": FONT_PT,
-            "legend.fontsize": FONT_PT,
-        }
-    ):
+    sizes = (
+        "font.size",
+        "axes.titlesize",
+        "axes.labelsize",
+        "xtick.labelsize",
+        "ytick.labelsize",
+        "legend.fontsize",
+    )
+    with plt.rc_context({key: FONT_PT for key in sizes}):
         if not plotted:
             fig = plt.figure(figsize=(FIG_WIDTH_IN, 1.5))
             fig.text(0.5, 0.5, "no result claims to show", ha="center", va="center")
         else:
-            fig = _draw(plt, Line2D, plotted)
+            fig = _draw(plt, plotted)
         try:
             with atomic_path(path) as tmp:
                 fig.savefig(tmp, format="png", dpi=DPI)
@@ -162,111 +182,138 @@ def plot_claims_overview(rows: list[dict], path: Path) -> Path:
     return path
 
 
-def _draw(plt, Line2D, plotted: list[dict[str, Any]]):
-    ticks, separators, row_y = _layout(plotted)
-    span = ticks[-1][0] + 1.0
-    legend_in, axis_in = 0.75, 0.55
-    height = legend_in + axis_in + 0.19 * span
-    fig, (left, main) = plt.subplots(
-        1,
-        2,
-        sharey=True,
-        figsize=(FIG_WIDTH_IN, height),
-        gridspec_kw={"width_ratios": [1, 5.5], "wspace": 0.04},
-    )
-    fig.subplots_adjust(left=0.25, right=0.97, top=1 - legend_in / height, bottom=axis_in / height)
+def _panel_height(items: list[dict[str, Any]]) -> float:
+    ticks, _, _ = _layout(items)
+    return ROW_IN * (ticks[-1][0] + 1.2)
 
-    for ax in (left, main):
+
+def _draw(plt: Any, plotted: list[dict[str, Any]]) -> Any:
+    on_scale = [p for p in plotted if p["panel"] == "scale"]
+    off_scale = [p for p in plotted if p["panel"] != "scale"]
+    legend_in, title_in, axis_in, between_in = 0.62, 0.4, 0.5, 0.3
+    panels = [(items, kind) for items, kind in ((on_scale, "scale"), (off_scale, "ratio")) if items]
+    height = legend_in + sum(title_in + _panel_height(items) + axis_in for items, _ in panels)
+    height += between_in * (len(panels) - 1)
+    fig = plt.figure(figsize=(FIG_WIDTH_IN, height))
+    top = height - legend_in
+    for items, kind in panels:
+        box = (top - title_in - _panel_height(items), _panel_height(items))
+        _draw_panel(fig, items, kind, box, height)
+        top = box[0] - axis_in - between_in
+    _legend(fig, height, with_scale=bool(on_scale))
+    return fig
+
+
+def _axes(fig: Any, left_in: float, width_in: float, box: tuple[float, float], height: float) -> Any:
+    bottom, h = box
+    return fig.add_axes((left_in / FIG_WIDTH_IN, bottom / height, width_in / FIG_WIDTH_IN, h / height))
+
+
+def _draw_panel(
+    fig: Any, items: list[dict[str, Any]], kind: str, box: tuple[float, float], height: float
+) -> None:
+    ticks, separators, ys = _layout(items)
+    span = ticks[-1][0] + 1.0
+    width = FIG_WIDTH_IN - LABEL_IN - RIGHT_IN
+    axes = []
+    if kind == "ratio":
+        column = _axes(fig, LABEL_IN, LIST_IN, box, height)
+        main = _axes(fig, LABEL_IN + LIST_IN + GAP_IN, width - LIST_IN - GAP_IN, box, height)
+        column.set_xlim(0, 1)
+        column.set_xticks([])
+        column.set_xlabel("paper value\nnot a\nnumber", fontsize=FONT_PT - 2)
+        axes = [column, main]
+        labelled = column
+    else:
+        main = _axes(fig, LABEL_IN, width, box, height)
+        axes = [main]
+        labelled = main
+    for ax in axes:
         ax.set_ylim(span - 0.4, -0.8)
+        ax.tick_params(axis="y", length=0)
         for y in separators:
             ax.axhline(y, color="#9e9e9e", lw=0.6)
-    main.set_xscale("log")
-    main.set_xlim(RATIO_MIN / 2, RATIO_MAX * 2)
-    main.axvline(1.0, color="#424242", lw=0.9, ls="--", zorder=1)
-    main.text(1.0, -0.8, " paper's value", va="bottom", ha="center", color="#424242", clip_on=False)
-    main.set_xlabel("ours / paper's value (log scale; clipped to [0.01, 100])")
-    main.grid(axis="x", which="major", color="#eeeeee", lw=0.6, zorder=0)
-    main.tick_params(axis="y", length=0)
-    left.set_xlim(0, 1)
-    left.set_xticks([])
-    left.set_xlabel("no numeric\npaper value")
-
-    left.set_yticks([t[0] for t in ticks])
-    left.set_yticklabels([t[1] for t in ticks])
-    for label, (_, _, heading) in zip(left.get_yticklabels(), ticks, strict=True):
+    if kind == "ratio":
+        main.set_yticks([])
+    labelled.set_yticks([t[0] for t in ticks])
+    labelled.set_yticklabels([t[1] for t in ticks])
+    for label, (_, _, heading) in zip(labelled.get_yticklabels(), ticks, strict=True):
         if heading:
             label.set_fontweight("bold")
-    left.tick_params(axis="y", length=0)
+    _decorate(main, kind)
+    title = TITLES[kind].format(n=len(items))
+    fig.text(0.1 / FIG_WIDTH_IN, (box[0] + box[1] + 0.38) / height, title, fontweight="bold", va="top")
+    for item, y in zip(items, ys, strict=True):
+        if item["panel"] == "list":
+            colour = VERDICT_COLOURS[item["verdict"]]
+            column.scatter([0.5], [y], s=30, color=colour, edgecolor="black", linewidth=0.4, zorder=3)
+        else:
+            _draw_row(main, item, y, kind)
 
-    for i, item in enumerate(plotted):
-        y = row_y[i]
-        colour = VERDICT_COLOURS[item["verdict"]]
-        if item["ratio"] is None:
-            left.scatter([0.5], [y], s=36, color=colour, edgecolor="black", linewidth=0.4, zorder=3)
-            continue
-        seeds = [_clip(s) for s in item["seed_ratios"]]
-        if len(seeds) > 1:
-            main.hlines(y, min(seeds), max(seeds), color=colour, lw=1.6, alpha=0.55, zorder=2)
-        if seeds:
-            main.scatter(seeds, [y] * len(seeds), s=7, color=colour, alpha=0.8, linewidth=0, zorder=3)
-        marker = {0: "o", -1: "<", 1: ">"}[item["clipped"]]
-        main.scatter(
-            [_clip(item["ratio"])],
-            [y],
-            s=40,
-            marker=marker,
-            color=colour,
-            edgecolor="black",
-            linewidth=0.4,
-            zorder=4,
-        )
 
-    verdict_handles = [
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker="o",
-            markersize=6,
-            color=c,
-            markeredgecolor="black",
-            markeredgewidth=0.4,
-            label=v,
+def _decorate(main: Any, kind: str) -> None:
+    main.grid(axis="x", which="major", color="#eeeeee", lw=0.6, zorder=0)
+    ink = "#424242"
+    if kind == "scale":
+        main.set_xlim(SCALE_MIN - 0.1, SCALE_MAX + 0.1)
+        for x, name in ((0.0, "null"), (1.0, "paper's effect")):
+            main.axvline(x, color=ink, lw=0.9, ls="--" if x else ":", zorder=1)
+            main.text(x, -0.8, name, va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
+        main.set_xlabel(
+            f"(value − null) / (paper's effect − null), clipped to [{SCALE_MIN:g}, {SCALE_MAX:g}]"
         )
-        for v, c in VERDICT_COLOURS.items()
-    ]
-    fig.legend(
-        handles=verdict_handles,
-        loc="upper center",
-        ncol=len(verdict_handles),
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0),
-        handletextpad=0.2,
-        columnspacing=1.2,
+        return
+    main.set_xscale("log")
+    main.set_xlim(RATIO_MIN / 2, RATIO_MAX * 2)
+    main.axvline(1.0, color=ink, lw=0.9, ls="--", zorder=1)
+    main.text(1.0, -0.8, "paper's value", va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
+    main.set_xlabel(f"ours / paper's value (log scale, clipped to {RATIO_MIN:g}–{RATIO_MAX:g})")
+
+
+def _draw_row(ax: Any, item: dict[str, Any], y: float, kind: str) -> None:
+    low, high = (SCALE_MIN, SCALE_MAX) if kind == "scale" else (RATIO_MIN, RATIO_MAX)
+
+    def clip(x: float) -> float:
+        return min(max(x, low), high)
+
+    colour = VERDICT_COLOURS[item["verdict"]]
+    units = [clip(u) for u in item["units"]]
+    ends = (
+        [clip(e) for e in item["interval"]]
+        if item["interval"]
+        else ([min(units), max(units)] if len(units) > 1 else None)
     )
+    if ends:
+        ax.hlines(y, ends[0], ends[1], color=colour, lw=1.8, alpha=0.6, zorder=2)
+    if units:
+        ax.scatter(units, [y] * len(units), s=8, color=colour, alpha=0.85, linewidth=0, zorder=3)
+    if item.get("smallest") is not None and math.isfinite(item["smallest"]):
+        ax.scatter([clip(item["smallest"])], [y], s=40, marker="|", color="#212121", linewidth=1.0, zorder=3)
+    marker = {0: "o", -1: "<", 1: ">"}[item["clipped"]]
+    ax.scatter(
+        [clip(item["x"])], [y], s=38, marker=marker, color=colour, edgecolor="black", linewidth=0.4, zorder=4
+    )
+
+
+def _legend(fig: Any, height: float, with_scale: bool) -> None:
+    from matplotlib.lines import Line2D
+
+    def dot(colour: str, label: str, marker: str = "o", size: float = 6) -> Line2D:
+        return Line2D([], [], ls="", marker=marker, markersize=size, color=colour, markeredgecolor="black",
+                      markeredgewidth=0.4, label=label)  # fmt: skip
+
+    verdicts = [dot(c, v) for v, c in VERDICT_COLOURS.items()]
+    fig.legend(handles=verdicts, loc="upper center", ncol=len(verdicts), frameon=False, bbox_to_anchor=(0.5, 1.0),
+               handletextpad=0.2, columnspacing=1.2)  # fmt: skip
     grey = "#616161"
-    mark_handles = [
-        Line2D([], [], ls="", marker="o", markersize=2.5, color=grey, label="one seed"),
-        Line2D([], [], lw=1.6, alpha=0.55, color=grey, label="range over seeds"),
-        Line2D(
-            [],
-            [],
-            ls="",
-            marker=">",
-            markersize=6,
-            color=grey,
-            markeredgecolor="black",
-            markeredgewidth=0.4,
-            label="beyond the axis",
-        ),
+    marks = [
+        Line2D([], [], ls="", marker="o", markersize=2.5, color=grey, label="one seed / case"),
+        Line2D([], [], lw=1.8, alpha=0.6, color=grey, label="interval (else range of seeds)"),
+        dot(grey, "beyond the axis", marker=">"),
     ]
-    fig.legend(
-        handles=mark_handles,
-        loc="upper center",
-        ncol=3,
-        frameon=False,
-        bbox_to_anchor=(0.5, 1.0 - 0.26 / fig.get_figheight()),
-        handletextpad=0.3,
-        columnspacing=1.5,
-    )
-    return fig
+    if with_scale:
+        marks.insert(
+            2, Line2D([], [], ls="", marker="|", markersize=6, color="#212121", label="smallest effect")
+        )
+    fig.legend(handles=marks, loc="upper center", ncol=len(marks), frameon=False,
+               bbox_to_anchor=(0.5, 1.0 - 0.27 / height), handletextpad=0.3, columnspacing=1.2)  # fmt: skip
