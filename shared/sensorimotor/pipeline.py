@@ -459,7 +459,7 @@ def replicate(
     _hide_parameter_cells(notebook)
     strip_local_paths(notebook)
     claims = collect_claims(notebook)
-    modules = dict(sorted(record["modules"].items()))
+    modules = dict(sorted({**_job_module_hashes(jobs), **record["modules"]}.items()))
     was_cold = cold or not loaded
     producers = cache_producers(root, modules, jobs)
     key_modules = _key_modules(root, producers)
@@ -597,6 +597,14 @@ def cache_producers(root: Path, modules: Iterable[str], jobs: Sequence[Any] = ()
     for job in jobs:
         found.update(job.code or (job.module,))
     return sorted(m for m in found if module_path(root, m) is not None)
+
+
+def _job_module_hashes(jobs: Sequence[Any]) -> dict[str, str]:
+    """sha256 of the library modules the training jobs ran (in workers, not in the kernel)."""
+    from sensorimotor.provenance import closure, module_sha256
+
+    names = closure({m for job in jobs for m in (job.code or (job.module,))})
+    return {name: sha for name in names if (sha := module_sha256(name)) is not None}
 
 
 def _key_modules(root: Path, producers: Iterable[str]) -> list[str]:
