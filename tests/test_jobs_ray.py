@@ -49,3 +49,16 @@ def test_a_failing_ray_task_reports_the_worker_traceback_and_keeps_the_others(ra
     assert "job bad (sensorimotor.job_examples:fail_on_purpose, kwargs {'message': 'boom on ray'})" in str(caught.value)
     assert "ValueError: boom on ray" in str(caught.value)
     assert caught.value.results[JOBS[0].name].status in ("computed", "cached") and JOBS[0].path().exists()
+
+
+def test_the_pipeline_runs_a_chapters_training_jobs_on_ray(ray, tmp_path):
+    from test_pipeline import make_demo_root
+
+    from sensorimotor.pipeline import read_report_metadata, replicate
+
+    (tmp_path / "project").mkdir()
+    root = make_demo_root(tmp_path / "project")
+    report = replicate(root, "pipeline_demo", profile="smoke", executor="ray", output=tmp_path / "r.ipynb", progress=False)
+    meta = read_report_metadata(report)
+    assert meta["executor"] == "ray" and list(meta["jobs"]) == ["demo-mlp-0"]
+    assert any(e.startswith("demo-mlp/") for e in meta["cache"]["computed"])
