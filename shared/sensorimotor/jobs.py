@@ -162,14 +162,17 @@ def _intact(path: Path) -> bool:
 
 def check_cache_writable() -> Path:
     """The cache folder, after checking a file can be written in it; else a :class:`JobError` naming it."""
-    folder = Path(os.environ[CACHE_ENV]).expanduser() if os.environ.get(CACHE_ENV) else None
+    if os.environ.get(CACHE_ENV):
+        folder = Path(os.environ[CACHE_ENV]).expanduser()
+    else:  # where cache_root() puts it
+        folder = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "sensorimotor"
     try:
         folder = cache_root()
         with tempfile.NamedTemporaryFile(dir=folder, prefix=".write-check.", suffix=f".{os.getpid()}.tmp"):
             pass
     except OSError as error:
         raise JobError(
-            f"cache folder {folder or '(default)'} is not writable ({error.strerror or error}); set {CACHE_ENV} "
+            f"cache folder {folder} is not writable ({error.strerror or error}); set {CACHE_ENV} "
             "to a writable folder"
         ) from None
     return folder
