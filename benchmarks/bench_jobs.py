@@ -2,7 +2,8 @@
 
 ``--jobs`` tiny-MLP trainings (:func:`sensorimotor.job_examples.train_tiny_mlp`, one torch thread
 each) run first on the local executor (a spawn process pool of ``--cpus`` workers), then on Ray
-started here with the same ``--cpus``, each on a fresh, empty cache. Printed: wall seconds, jobs per
+started here with the same ``--cpus``, then locally once more (the two local runs bracket Ray's in
+time, for machines shared with other work), each on a fresh, empty cache. Printed: wall seconds, jobs per
 minute and the ratio to the local wall time (Ray's overhead), for Ray with and without its start-up;
 and whether both executors saved bitwise-equal weights.
 
@@ -60,7 +61,6 @@ def main() -> None:
         start = time.perf_counter()
         local = run_jobs(jobs, executor="local", workers=args.cpus)
         local_wall = time.perf_counter() - start
-        job_seconds = sum(r.seconds for r in local.values())
         local_weights = weights(jobs)
 
         ray = import_ray()
@@ -68,18 +68,27 @@ def main() -> None:
         start = time.perf_counter()
         ray.init(num_cpus=args.cpus, include_dashboard=False, log_to_driver=False, logging_level=logging.WARNING)
         started = time.perf_counter()
-        run_jobs(jobs, executor="ray")
+        on_ray = run_jobs(jobs, executor="ray")
         ray_done = time.perf_counter()
         ray.shutdown()
         equal = same(local_weights, weights(jobs))
-    rows.append(("local (spawn pool)", local_wall))
-    rows.append(("ray, jobs only", ray_done - started))
-    rows.append(("ray, incl. ray.init", ray_done - start))
-    print(f"{args.jobs} jobs x {args.steps} steps, {args.cpus} CPUs, 1 torch thread per job; "
-          f"mean job time {job_seconds / args.jobs:.2f} s (local workers)")  # fmt: skip
-    print(f"{'executor':24s} {'wall s':>8s} {'jobs/min':>9s} {'vs local':>9s}")
-    for name, wall in rows:
-        print(f"{name:24s} {wall:8.1f} {60 * args.jobs / wall:9.1f} {wall / local_wall:9.2f}")
+        with tempfile.TemporaryDirectory() as again_cache:  # local once more: brackets Ray in time on a shared machine
+            os.environ["SENSORIMOTOR_CACHE"] = again_cache
+            again_start = time.perf_counter()
+            again = run_jobs(jobs, executor="local", workers=args.cpus)
+            again_wall = time.perf_counter() - again_start
+    local_job = sum(r.seconds for r in local.values()) / args.jobs
+    ray_job = sum(r.seconds for r in on_ray.values()) / args.jobs
+    rows.append(("local (spawn pool)", local_wall, local_job))
+    rows.append(("ray, jobs only", ray_done - started, ray_job))
+    rows.append(("ray, incl. ray.init", ray_done - start, ray_job))
+    rows.append(("local again (after)", again_wall, sum(r.seconds for r in again.values()) / args.jobs))
+    print(f"{args.jobs} jobs x {args.steps} steps on {args.cpus} CPUs, 1 torch thread per job")
+    print("job s: mean time inside a job (after imports and seeding); overhead s: wall - jobs' time / CPUs")
+    print(f"{'executor':22s} {'wall s':>7s} {'jobs/min':>9s} {'vs local':>9s} {'job s':>6s} {'overhead s':>11s}")
+    for name, wall, job in rows:
+        overhead = wall - job * args.jobs / args.cpus
+        print(f"{name:22s} {wall:7.1f} {60 * args.jobs / wall:9.1f} {wall / local_wall:9.2f} {job:6.2f} {overhead:11.1f}")
     print(f"weights bitwise equal across executors: {equal}")
 
 
