@@ -86,6 +86,7 @@ def test_an_unwritable_cache_fails_before_any_job_starts(tmp_path, monkeypatch):
         (lambda: Job("x", TRAIN, {"f": print}), r"not plain JSON values"),
         (lambda: Job("x", TRAIN, cpus=0), r"cpus=0; accepted: an int >= 1"),
         (lambda: Job("x", TRAIN, suffix=".pkl"), r"suffix '.pkl'; accepted: .pt, .npz"),
+        (lambda: Job("x", "os.path:join").path(), r"job x: 'os.path' is not a module of the sensorimotor .*code=\(\.\.\.\)"),
         (lambda: run_jobs([tiny("a")], executor="dask"), r"executor='dask'; accepted: local, ray"),
         (lambda: run_jobs([tiny("a")], workers=0), r"workers=0; accepted: an int >= 1"),
         (lambda: run_jobs([tiny("a"), tiny("a", 1)]), r"repeated: \['a'\]"),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -177,7 +178,7 @@ def test_bad_executor_options_fail_before_any_work(demo, args, message):
         [sys.executable, "-m", "sensorimotor.pipeline", "--root", str(root), "replicate", "pipeline_demo", *args],
         capture_output=True, text=True,
     )  # fmt: skip
-    assert out.returncode == 2 and __import__("re").search(message, out.stderr), out.stderr
+    assert out.returncode == 2 and re.search(message, out.stderr), out.stderr
 
 
 def test_nox_installs_ray_when_a_replicate_session_asks_for_it(project_root, monkeypatch):

@@ -117,7 +117,14 @@ class Job:
 
     def path(self) -> Path:
         """The cache entry of this job's result (its folder is created)."""
-        return cache_path(self.namespace, self.key, self.suffix, code=list(self.code or (self.module,)))
+        code = list(self.code or (self.module,))
+        try:
+            return cache_path(self.namespace, self.key, self.suffix, code=code)
+        except ValueError as error:  # a module outside the library has no code hash
+            raise JobError(
+                f"job {self.name}: {error}; accepted as code: modules of the sensorimotor library (name the ones "
+                "that make the result with code=(...) when the function lives elsewhere)"
+            ) from None
 
 
 @dataclasses.dataclass(frozen=True)
