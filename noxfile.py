@@ -47,8 +47,16 @@ if _unknown:
     sys.exit(f"error: unknown chapter session {_unknown[0]!r}; valid: {valid}, replicate-all")
 
 
-def install(session: nox.Session) -> None:
-    session.install("-c", "constraints.txt", "-e", ".[dev]")
+def install(session: nox.Session, extras: str = "dev") -> None:
+    session.install("-c", "constraints.txt", "-e", f".[{extras}]")
+
+
+def _extras(posargs: list[str]) -> str:
+    """``dev``, plus ``cluster`` (Ray) when the options after ``--`` ask for ``--executor ray``."""
+    ray = any(a == "--executor=ray" for a in posargs) or any(
+        a == "--executor" and b == "ray" for a, b in zip(posargs, posargs[1:], strict=False)
+    )
+    return "dev,cluster" if ray else "dev"
 
 
 def _smoke_notebooks(session: nox.Session) -> list[str]:
@@ -73,8 +81,9 @@ def _build_book(session: nox.Session) -> None:
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """Everything CI checks: unit tests, report freshness, every notebook at smoke (nbval), the book."""
-    install(session)
+    """Everything CI checks: unit tests (the jobs layer on a local Ray too), report freshness, every
+    notebook at smoke (nbval), the book."""
+    install(session, "dev,cluster")
     notebooks = _smoke_notebooks(session)
     _pytest(session, "tests", "--nbval-lax", *notebooks, *session.posargs)
     _build_book(session)
@@ -96,7 +105,7 @@ def book(session: nox.Session) -> None:
 
 def _make_replicate(chapter: str):
     def replicate(session: nox.Session) -> None:
-        install(session)
+        install(session, _extras(session.posargs))
         session.run("python", "-m", "sensorimotor.pipeline", "replicate", chapter, *session.posargs)
 
     replicate.__doc__ = f"Run the {chapter} chapter (default profile) and write book/chapters/{chapter}.ipynb."
@@ -110,15 +119,15 @@ for _chapter in CHAPTERS:
 @nox.session(name="replicate-all")
 def replicate_all(session: nox.Session) -> None:
     """Run every chapter in turn (same options for all, e.g. `-- --profile smoke`)."""
-    install(session)
+    install(session, _extras(session.posargs))
     for chapter in CHAPTERS:
         session.run("python", "-m", "sensorimotor.pipeline", "replicate", chapter, *session.posargs)
 
 
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Run every benchmarks/bench_*.py and print its figures."""
-    install(session)
+    """Run every benchmarks/bench_*.py and print its figures (bench_jobs compares local and Ray)."""
+    install(session, "dev,cluster")
     for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
         session.log(f"== {script.name}")
         session.run("python", str(script.relative_to(ROOT)), *session.posargs)

@@ -7,6 +7,7 @@ import yaml
 
 CONDA_NAMES = {"pytorch": "torch"}  # conda-forge name -> PyPI name
 NOT_IN_PYPROJECT = {"python", "pip"}
+PIP_ONLY_EXTRAS = {"cluster"}  # Ray for --executor ray: `pip install -e ".[cluster]"`, not in the conda recipe
 
 
 def _split(requirement: str) -> tuple[str, str]:
@@ -18,8 +19,9 @@ def _split(requirement: str) -> tuple[str, str]:
 def _pyproject(project_root):
     data = tomllib.loads((project_root / "pyproject.toml").read_text())
     reqs = list(data["project"]["dependencies"])
-    for extra in data["project"]["optional-dependencies"].values():
-        reqs += [r for r in extra if not r.startswith("sensorimotor")]
+    for name, extra in data["project"]["optional-dependencies"].items():
+        if name not in PIP_ONLY_EXTRAS:
+            reqs += [r for r in extra if not r.startswith("sensorimotor")]
     return dict(_split(r) for r in reqs)
 
 

@@ -39,9 +39,11 @@ def demo_root(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def demo_report(demo_root) -> Path:
+def demo_report(demo_root, tmp_path_factory) -> Path:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("MPLBACKEND", "Agg")  # as CI sets it: the report must still hold its figures
+        # a module fixture runs before the per-test cache of conftest: its training job gets its own
+        patch.setenv("SENSORIMOTOR_CACHE", str(tmp_path_factory.mktemp("demo-cache")))
         return replicate(demo_root, "pipeline-demo", progress=False)
 
 

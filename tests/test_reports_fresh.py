@@ -59,7 +59,9 @@ def demo(tmp_path_factory):
     shutil.copytree(DEMO, root / "replications" / "pipeline_demo", ignore=shutil.ignore_patterns("*.ipynb"))
     shutil.copytree(ROOT / "shared" / "sensorimotor", root / "shared" / "sensorimotor",
                     ignore=shutil.ignore_patterns("__pycache__"))  # fmt: skip
-    report = replicate(root, "pipeline_demo", progress=False)
+    with pytest.MonkeyPatch.context() as patch:  # runs before conftest's per-test cache: use its own
+        patch.setenv("SENSORIMOTOR_CACHE", str(tmp_path_factory.mktemp("fresh-cache")))
+        report = replicate(root, "pipeline_demo", progress=False)
     chapter = discover_chapters(root)["pipeline_demo"]
     return root, chapter, report.read_bytes()
 

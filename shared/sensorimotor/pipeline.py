@@ -4,6 +4,7 @@ Command line (what the nox sessions call)::
 
     python -m sensorimotor.pipeline list
     python -m sensorimotor.pipeline replicate dmbn [--profile paper] [--seed 3] [-p train_steps=500 ...] [--cold]
+        [--executor local|ray] [--ray-address HOST:6379] [--workers N] [--allow-cpu]
     python -m sensorimotor.pipeline prepare-smoke        # notebooks for nbval at the smoke profile
     python -m sensorimotor.pipeline summary [--check]    # the book's generated pages from the reports
     python -m sensorimotor.pipeline readme [--check]     # each chapter README's compute and results part
@@ -14,6 +15,12 @@ after the notebook ran to the end, with provenance in ``metadata["sensorimotor"]
 chapter source, its config and every library module the kernel imported, which cache entries were
 computed or loaded, the run time, and the claims. A run at anything but the default profile, seed 0 and
 no overrides writes under ``build/reports/`` unless ``--output`` names a path.
+
+A chapter's ``config.py`` may declare ``training_jobs(config) -> list[Job]`` (:mod:`sensorimotor.jobs`):
+``replicate`` first runs the jobs whose results are not cached, on worker processes here or on Ray
+(``--executor ray``), then executes the notebook, which only loads them. A stale report is reported
+with the level its regeneration needs: ``retrain`` (a cache key it used changes) or ``re-evaluate``
+(a warm rerun from the same cached weights).
 """
 
 from __future__ import annotations
@@ -313,6 +320,44 @@ def _prepare_input(chapter: Chapter, folder: Path, provenance: bool = False) -> 
     return path
 
 
+def _cuda_available() -> bool:
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def check_paper_on_cpu(chapter: Chapter, profile: str, allow_cpu: bool) -> None:
+    """Refuse ``--profile paper`` on a machine without a CUDA GPU unless ``allow_cpu``: it runs for hours."""
+    if profile != "paper" or allow_cpu or _cuda_available():
+        return
+    hours = getattr(load_chapter_module(chapter.config_path), "PAPER_CPU_HOURS", None)
+    estimate = f"about {hours:g} hours" if isinstance(hours, (int, float)) and not isinstance(hours, bool) else "many hours"
+    raise PipelineError(
+        f"chapter {chapter.name}: --profile paper on a machine without a CUDA GPU would take {estimate} on CPU; "
+        "nothing was run. Run it on a GPU machine (or a Ray cluster with GPUs: --executor ray --ray-address "
+        "HOST:6379), or pass --allow-cpu to run it here anyway"
+    )
+
+
+def chapter_config(chapter: Chapter, profile: str, seed: int, overrides: dict[str, Any]) -> Any:
+    """The chapter's config object for a run (as the notebook builds it)."""
+    return load_chapter_module(chapter.config_path).PROFILES.get(profile, seed=seed, **overrides)
+
+
+def chapter_jobs(chapter: Chapter, config: Any) -> list[Any]:
+    """The chapter's ``training_jobs(config)`` (empty when its config declares none)."""
+    from sensorimotor.jobs import Job
+
+    declare = getattr(load_chapter_module(chapter.config_path), "training_jobs", None)
+    if declare is None:
+        return []
+    jobs = list(declare(config))
+    bad = [j for j in jobs if not isinstance(j, Job)]
+    if bad:
+        raise PipelineError(f"chapter {chapter.name}: training_jobs returned {bad[0]!r}; accepted: sensorimotor.jobs.Job")
+    return jobs
+
+
 def replicate(
     root: Path,
     name: str,
@@ -322,21 +367,43 @@ def replicate(
     output: Path | None = None,
     progress: bool = True,
     cold: bool = False,
+    executor: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    allow_cpu: bool = False,
 ) -> Path:
     """Run one chapter at ``profile`` and write its report atomically; returns the report path.
 
     A run that is not the book's (profile default, seed 0, no overrides) goes under ``build/reports/``
-    unless ``output`` is given. ``cold`` runs on a fresh, empty cache. On failure the previous report
-    stays untouched and the partly executed notebook is kept under ``build/failed/<name>.ipynb``.
+    unless ``output`` is given. ``cold`` runs on a fresh, empty cache. The chapter's training jobs (if
+    its config declares ``training_jobs``) run first on ``executor`` (``local`` or ``ray``, see
+    :func:`sensorimotor.jobs.run_jobs`). ``--profile paper`` without a CUDA GPU stops before any work
+    unless ``allow_cpu``. On failure the previous report stays untouched and the partly executed
+    notebook is kept under ``build/failed/<name>.ipynb``.
     """
     import nbformat
     import papermill
 
     from sensorimotor.devices import hardware_summary
+    from sensorimotor.jobs import EXECUTORS, JobError, import_ray, run_jobs
 
     overrides = dict(overrides or {})
     chapter = get_chapter(root, name)
     validate_run(chapter, profile, seed, overrides)
+    if executor not in EXECUTORS:
+        raise PipelineError(f"unknown executor {executor!r}; accepted: {', '.join(EXECUTORS)}")
+    if ray_address and executor != "ray":
+        raise PipelineError(f"--ray-address {ray_address} needs --executor ray (got {executor!r})")
+    if workers is not None and (isinstance(workers, bool) or not isinstance(workers, int) or workers < 1):
+        raise PipelineError(f"workers={workers!r}; accepted: an int >= 1")
+    check_paper_on_cpu(chapter, profile, allow_cpu)
+    config = chapter_config(chapter, profile, seed, overrides)
+    jobs = chapter_jobs(chapter, config)
+    if jobs and executor == "ray":
+        try:
+            import_ray()
+        except JobError as error:
+            raise PipelineError(f"chapter {chapter.name}: {error}") from None
     target = Path(output) if output is not None else default_output(root, chapter, profile, seed, overrides)
     hashes = source_hashes(chapter)
     with contextlib.ExitStack() as stack:
@@ -350,6 +417,14 @@ def replicate(
         executed = Path(tmp) / f"{chapter.name}.ipynb"
         started = time.perf_counter()
         started_at = time.time()
+        if jobs:
+            try:
+                run_jobs(jobs, executor=executor, workers=workers, ray_address=ray_address)
+            except JobError as error:
+                raise PipelineError(
+                    f"chapter {chapter.name}: training jobs failed on executor {executor!r}; previous report left "
+                    f"untouched\n{error}"
+                ) from error
         try:
             with own_kernel() as kernel_name:
                 papermill.execute_notebook(
@@ -379,8 +454,12 @@ def replicate(
     strip_local_paths(notebook)
     claims = collect_claims(notebook)
     fill_glance(notebook, claims)
-    modules = dict(sorted(record["modules"].items()))
+    modules = dict(sorted({**_job_module_hashes(jobs), **record["modules"]}.items()))
     was_cold = cold or not loaded
+    producers = cache_producers(root, modules, jobs)
+    key_modules = _key_modules(root, producers)
+    config_values = _plain(config.to_dict())
+    job_keys = _job_keys(jobs)
     depends_on = [chapter.source, chapter.config_path]
     depends_on += [p for p in (module_path(root, m) for m in modules) if p is not None]
     notebook.metadata[METADATA_KEY] = {
@@ -395,9 +474,17 @@ def replicate(
         "hardware": hardware_summary(),
         "wall_seconds": round(wall, 1),
         "cold": was_cold,
-        "cold_wall_seconds": round(wall, 1) if was_cold else _previous_cold_time(target, hashes, modules),
+        "regeneration": "cold" if was_cold else "warm",
+        "cold_wall_seconds": round(wall, 1) if was_cold else _previous_cold_time(
+            target, hashes, modules, {"cache_key_modules": key_modules, "config": config_values, "jobs": job_keys}
+        ),
         "cache": {"computed": computed, "loaded": loaded},
         "run_date": today(),
+        "cache_producers": producers,
+        "cache_key_modules": key_modules,
+        "config": config_values,
+        "jobs": job_keys,
+        "executor": executor if jobs else None,
         "claims": claims,
     }
     fill_provenance(notebook, notebook.metadata[METADATA_KEY], rerun_command(chapter, profile, seed, overrides))
@@ -447,16 +534,100 @@ def _environ(name: str, value: str) -> Iterator[None]:
             os.environ[name] = previous
 
 
-def _previous_cold_time(report: Path, hashes: dict[str, str], modules: dict[str, str]) -> float | None:
-    """A warm rerun keeps the cold time of the report it replaces if config and library are unchanged."""
+def _previous_cold_time(
+    report: Path, hashes: dict[str, str], modules: dict[str, str], keys: dict[str, Any] | None = None
+) -> float | None:
+    """A warm rerun keeps the cold time of the report it replaces when every cache key that report used
+    is unchanged: same knob values, training jobs and key modules (``keys``: this run's
+    ``cache_key_modules``, ``config`` and ``jobs``). A report that does not record them keeps it only
+    if config and library are unchanged."""
     if not report.exists():
         return None
     try:
         meta = read_report_metadata(report)
     except (PipelineError, OSError, ValueError):
         return None
-    same = meta.get("config_sha256") == hashes["config_sha256"] and meta.get("library_modules") == modules
+    if keys is not None and "cache_key_modules" in meta:
+        previous = meta.get("library_modules") or {}
+        watched = set(meta["cache_key_modules"]) | set(keys["cache_key_modules"])
+        same = (
+            meta.get("config") == keys["config"]
+            and meta.get("jobs") == keys["jobs"]
+            and all(previous.get(m) == modules.get(m) for m in watched)
+        )
+    else:
+        same = meta.get("config_sha256") == hashes["config_sha256"] and meta.get("library_modules") == modules
     return meta.get("cold_wall_seconds") if same else None
+
+
+# --- what a cache key covers: the levels of staleness ---------------------------------------------
+
+RETRAIN = "retrain"
+REEVALUATE = "re-evaluate"
+LEVEL_TEXT = {
+    RETRAIN: "level: retrain (a cache key the report used changes: its entries are recomputed)",
+    REEVALUATE: "level: re-evaluate (a warm rerun from the same cached weights)",
+}
+CACHE_WRITERS = frozenset({"cache_path", "cached_arrays", "save_arrays", "save_torch", "atomic_path"})
+
+
+def _library_root(root: Path) -> Path:
+    return root / "shared" / "sensorimotor"
+
+
+def writes_cache(root: Path, name: str) -> bool:
+    """Whether library module ``name`` can write cache entries (it imports a writer of
+    :mod:`sensorimotor.cache`): each entry's key holds the code hash of its writing module's closure."""
+    import ast
+
+    path = module_path(root, name)
+    if path is None:
+        return False
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.ImportFrom) and node.module == "sensorimotor.cache":
+            if any(alias.name in CACHE_WRITERS for alias in node.names):
+                return True
+        elif isinstance(node, ast.ImportFrom) and node.module == "sensorimotor":
+            if any(alias.name == "cache" for alias in node.names):
+                return True
+        elif isinstance(node, ast.Import) and any(a.name == "sensorimotor.cache" for a in node.names):
+            return True
+    return False
+
+
+def cache_producers(root: Path, modules: Iterable[str], jobs: Sequence[Any] = ()) -> list[str]:
+    """Library modules whose code goes into the keys of the cache entries a run used: those among
+    ``modules`` that write the cache, and the code of each training job."""
+    found = {m for m in modules if writes_cache(root, m)}
+    for job in jobs:
+        found.update(job.code or (job.module,))
+    return sorted(m for m in found if module_path(root, m) is not None)
+
+
+def _job_module_hashes(jobs: Sequence[Any]) -> dict[str, str]:
+    """sha256 of the library modules the training jobs ran (in workers, not in the kernel)."""
+    from sensorimotor.provenance import closure, module_sha256
+
+    names = closure({m for job in jobs for m in (job.code or (job.module,))})
+    return {name: sha for name in names if (sha := module_sha256(name)) is not None}
+
+
+def _key_modules(root: Path, producers: Iterable[str]) -> list[str]:
+    """Every library module whose change changes a cache key: the producers' import closure."""
+    from sensorimotor.provenance import closure
+
+    return closure([m for m in producers if module_path(root, m) is not None], _library_root(root))
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value, sort_keys=True, default=repr))
+
+
+def _job_keys(jobs: Sequence[Any]) -> dict[str, str]:
+    """Each training job's cache key without the code hash (function and arguments), by name."""
+    from sensorimotor.profiles import config_hash
+
+    return {job.name: f"{job.namespace}/{config_hash(job.key)}{job.suffix}" for job in jobs}
 
 
 def prepare_smoke(root: Path, extra_sources: Sequence[Path] = ()) -> list[Path]:
@@ -511,41 +682,80 @@ def write_summary(root: Path) -> Path:
 
 
 def report_problems(root: Path, chapter: Chapter) -> list[str]:
-    """Why the committed report of ``chapter`` does not match the tree (empty when it does)."""
+    """Why the committed report of ``chapter`` does not match the tree (empty when it does); each
+    problem ends with the level its regeneration needs (see :func:`stale_problems`)."""
+    return [f"{problem} [{LEVEL_TEXT[level]}]" for problem, level in stale_problems(root, chapter)]
+
+
+def regeneration_needed(root: Path, chapter: Chapter) -> str | None:
+    """``"retrain"``, ``"re-evaluate"`` or None (the report is fresh): the most its problems need."""
+    levels = {level for _, level in stale_problems(root, chapter)}
+    return RETRAIN if RETRAIN in levels else (REEVALUATE if levels else None)
+
+
+def _config_level(chapter: Chapter, meta: dict[str, Any]) -> str:
+    """A changed config.py needs a retrain when the run's knob values or training jobs changed."""
+    if "config" not in meta:
+        return RETRAIN
+    try:
+        config = chapter_config(chapter, meta.get("profile"), meta.get("seed"), meta.get("overrides") or {})
+        same = _plain(config.to_dict()) == meta["config"] and _job_keys(chapter_jobs(chapter, config)) == meta.get("jobs", {})
+    except Exception:  # noqa: BLE001 - a config that no longer builds the old run needs everything redone
+        return RETRAIN
+    return REEVALUATE if same else RETRAIN
+
+
+def stale_problems(root: Path, chapter: Chapter) -> list[tuple[str, str]]:
+    """``(problem, level)`` for each way the committed report of ``chapter`` does not match the tree.
+
+    ``level`` is ``"retrain"`` when the change alters a cache key of an entry the report used (a
+    library module in the import closure of a module that writes the cache, or a training job, knob
+    value, profile or seed), and ``"re-evaluate"`` when only judging, plotting or text changed, so a
+    warm rerun from the same cached weights regenerates it. A report that does not record what its
+    cache keys covered (made before these levels) needs a retrain for any change of code or config.
+    """
     import nbformat
 
     if not chapter.report.exists():
-        return [f"{chapter.report} missing: run `nox -s {chapter.session_name}`"]
-    problems = []
+        return [(f"{chapter.report} missing: run `nox -s {chapter.session_name}`", RETRAIN)]
+    problems: list[tuple[str, str]] = []
     notebook = nbformat.read(str(chapter.report), as_version=4)
     meta = notebook.metadata.get(METADATA_KEY)
     if not isinstance(meta, dict):
-        return [f"{chapter.report} has no '{METADATA_KEY}' metadata"]
+        return [(f"{chapter.report} has no '{METADATA_KEY}' metadata", RETRAIN)]
     rerun = f"rerun `nox -s {chapter.session_name}`"
+    recorded = "cache_key_modules" in meta
     current = source_hashes(chapter)
-    for key, path in (("source_sha256", chapter.source), ("config_sha256", chapter.config_path)):
-        if meta.get(key) != current[key]:
-            problems.append(f"{path.name} changed after the report: {rerun}")
+    if meta.get("source_sha256") != current["source_sha256"]:
+        problems.append((f"{chapter.source.name} changed after the report: {rerun}", REEVALUATE if recorded else RETRAIN))
+    if meta.get("config_sha256") != current["config_sha256"]:
+        problems.append((f"{chapter.config_path.name} changed after the report: {rerun}", _config_level(chapter, meta)))
     modules = meta.get("library_modules")
     if not modules:
-        problems.append(f"the report records no library module hashes: {rerun}")
+        problems.append((f"the report records no library module hashes: {rerun}", RETRAIN))
+    key_modules = set(meta.get("cache_key_modules") or [])
+    if recorded:
+        with contextlib.suppress(ValueError, OSError, SyntaxError):  # a producer gone: its name is in the record
+            key_modules |= set(_key_modules(root, meta.get("cache_producers") or []))
     for name, sha in (modules or {}).items():
+        level = RETRAIN if not recorded or name in key_modules else REEVALUATE
         path = module_path(root, name)
         if path is None:
-            problems.append(f"library module {name} no longer exists: {rerun}")
+            problems.append((f"library module {name} no longer exists: {rerun}", level))
         elif sha != hashlib.sha256(path.read_bytes()).hexdigest():
-            problems.append(f"library module {name} changed after the report: {rerun}")
+            problems.append((f"library module {name} changed after the report: {rerun}", level))
     if (meta.get("profile"), meta.get("seed"), meta.get("overrides")) != ("default", 0, {}):
-        problems.append(
+        problems.append((
             f"the book shows profile default, seed 0, no overrides; the report has profile {meta.get('profile')!r}, "
-            f"seed {meta.get('seed')!r}, overrides {meta.get('overrides')!r}"
-        )
+            f"seed {meta.get('seed')!r}, overrides {meta.get('overrides')!r}",
+            RETRAIN,
+        ))
     stored = meta.get("claims") or []
     if not stored:
-        problems.append("the report holds no claims")
+        problems.append(("the report holds no claims", REEVALUATE))
     if stored != collect_claims(notebook):
-        problems.append("the claims in the report's metadata differ from those its cells displayed")
-    problems += claim_problems(chapter.folder, load_chapter_module(chapter.config_path), stored)
+        problems.append(("the claims in the report's metadata differ from those its cells displayed", REEVALUATE))
+    problems += [(p, REEVALUATE) for p in claim_problems(chapter.folder, load_chapter_module(chapter.config_path), stored)]
     return problems
 
 
@@ -564,6 +774,13 @@ def _main(argv: Sequence[str] | None = None) -> int:
         help="write the report here (default: book/chapters/<name>.ipynb for the book's run, else build/reports/)",
     )
     run.add_argument("--cold", action="store_true", help="run on a fresh, empty cache (times a cold run)")
+    run.add_argument(
+        "--executor", choices=["local", "ray"], default="local",
+        help="where the chapter's training jobs run: worker processes here (local) or Ray",
+    )
+    run.add_argument("--ray-address", default=None, metavar="ADDR", help="a running Ray cluster (HOST:6379); needs --executor ray")
+    run.add_argument("--workers", type=int, default=None, metavar="N", help="local worker processes / local Ray CPUs (default: every CPU)")
+    run.add_argument("--allow-cpu", action="store_true", help="run --profile paper even without a CUDA GPU")
     smoke = sub.add_parser("prepare-smoke", help="write <name>.smoke.ipynb notebooks for nbval")
     smoke.add_argument("extra", nargs="*", type=Path, help="extra notebook sources (.md) to prepare")
     summary = sub.add_parser("summary", help="write the book's generated pages from the reports")
@@ -579,7 +796,8 @@ def _main(argv: Sequence[str] | None = None) -> int:
                 print(f"{chapter.name:16s} nox -s {chapter.session_name:28s} {state}")
         elif args.command == "replicate":
             report = replicate(
-                root, args.chapter, args.profile, args.seed, parse_parameters(args.param), args.output, cold=args.cold
+                root, args.chapter, args.profile, args.seed, parse_parameters(args.param), args.output, cold=args.cold,
+                executor=args.executor, workers=args.workers, ray_address=args.ray_address, allow_cpu=args.allow_cpu,
             )
             print(f"wrote {report}")
         elif args.command == "prepare-smoke":
