@@ -116,13 +116,13 @@ def test_schema2_rows_sit_on_the_replication_scale():
     plotted = {p["id"]: p for p in claims_to_plot(SCHEMA2 + ROWS[:1])}
     item = plotted["gmn-s2-reproduced"]
     assert item["panel"] == "scale"
-    assert item["x"] == pytest.approx(0.5)  # (0.7 - 0.5) / (0.9 - 0.5)
-    assert item["interval"] == pytest.approx((0.25, 0.75))
-    assert item["units"] == pytest.approx([0.25, 0.5, 0.75])
-    assert item["smallest"] == pytest.approx(0.25)
-    assert plotted["gmn-s2-beyond"]["x"] == pytest.approx(5.0) and plotted["gmn-s2-beyond"]["clipped"] == 1
-    # no paper effect on our scale: it cannot be normalised, so it is shown with the older rows
-    assert plotted["gmn-s2-no-paper-effect"]["panel"] == "list"
+    assert item["x"] == pytest.approx(2.0)  # (0.7 - 0.5) / (0.6 - 0.5): in units of the smallest effect
+    assert item["interval"] == pytest.approx((1.0, 3.0))
+    assert item["units"] == pytest.approx([1.0, 2.0, 3.0])
+    assert item["paper"] == pytest.approx(4.0)  # the paper's effect, (0.9 - 0.5) / 0.1
+    assert plotted["gmn-s2-beyond"]["x"] == pytest.approx(20.0) and plotted["gmn-s2-beyond"]["clipped"] == 1
+    # no paper number: still on the scale (its smallest effect is declared), without the paper's tick
+    assert plotted["gmn-s2-no-paper-effect"]["panel"] == "scale" and plotted["gmn-s2-no-paper-effect"]["paper"] is None
     assert plotted["dmbn-number"]["panel"] == "ratio"
 
 

@@ -170,13 +170,14 @@ def cause_groups(rows: list[Mapping[str, Any]]) -> list[CauseGroup]:
 
 
 def scale_position(row: Mapping[str, Any], value: Any) -> float | None:
-    """``(value - null) / (paper_effect - null)`` of a schema-2 row: 0 = the null, 1 = the paper's effect."""
+    """``(value - null) / (smallest_effect - null)`` of a schema-2 row: 0 = the null, 1 = the smallest effect
+    that counts as the paper's (every schema-2 rule declares both, also where the paper gives no number)."""
     if not is_schema2(row):
         return None
-    null, paper, x = real(row.get("null")), real(row.get("paper_effect")), real(value)
-    if null is None or paper is None or x is None or paper == null:
+    null, smallest, x = real(row.get("null")), real(row.get("smallest_effect")), real(value)
+    if null is None or smallest is None or x is None or smallest == null:
         return None
-    return (x - null) / (paper - null)
+    return (x - null) / (smallest - null)
 
 
 def budget_text(row: Mapping[str, Any]) -> str | None:

@@ -4,9 +4,10 @@
 and saves a PNG sized for a 700 px book column; :func:`claims_to_plot` is the data behind it.
 
 Rows on the replication scale (``"schema": 2``, see :mod:`sensorimotor.book_rows`) share one axis,
-``(value - null) / (paper_effect - null)``: 0 is what a trivial answer scores, 1 the paper's effect,
-so position and verdict colour tell the same story. Each shows its estimate, its interval, every
-seed/case/repeat as a dot and a tick at the smallest effect its rule counts. Older rows declare no
+``(value - null) / (smallest_effect - null)``: 0 is what a trivial answer scores, 1 the smallest effect
+that counts as the paper's, so position and verdict colour tell the same story (reproduced: the interval
+clear of 0 and the estimate at 1 or beyond). Each shows its estimate, its interval, every
+seed/case/repeat as a dot and, where the paper gives a number, a tick at the paper's effect. Older rows declare no
 null: they sit in a second panel, *not yet on the replication scale*, at ``ours / paper`` on a log
 axis (1 = the paper's value) with their seeds as dots, and those whose paper value is not a number of
 the same sign in a narrow column beside it. Consistency checks (true by construction) are left out.
@@ -35,7 +36,7 @@ FONT_PT = 9
 LABEL_CHARS = 40
 ROW_IN = 0.22
 TITLES = {
-    "scale": "On the replication scale ({n} claims): 0 = what a trivial answer scores, 1 = the paper's effect",
+    "scale": "Replication scale ({n} claims): 0 = a trivial answer, 1 = the smallest effect that counts",
     "ratio": "Not yet on the replication scale ({n} claims, no null declared): ours / the paper's value",
 }
 LABEL_IN, GAP_IN, LIST_IN, RIGHT_IN = 3.0, 0.16, 0.5, 0.15
@@ -90,7 +91,7 @@ def _label(row: Mapping[str, Any]) -> str:
 
 def _point(row: Mapping[str, Any]) -> dict[str, Any]:
     """Where one result claim is drawn: its panel, position, interval and unit positions."""
-    point: dict[str, Any] = {"panel": "list", "x": None, "interval": None, "units": [], "smallest": None}
+    point: dict[str, Any] = {"panel": "list", "x": None, "interval": None, "units": [], "paper": None}
     x = scale_position(row, row["ours"])
     if x is not None:
         interval = row.get("interval") or [None, None]
@@ -98,7 +99,7 @@ def _point(row: Mapping[str, Any]) -> dict[str, Any]:
         units = [scale_position(row, v) for v in unit_values(row)]
         point.update(panel="scale", x=x, units=[u for u in units if u is not None],
                      interval=tuple(ends) if None not in ends else None,
-                     smallest=scale_position(row, row.get("smallest_effect")))  # fmt: skip
+                     paper=scale_position(row, row.get("paper_effect")))  # fmt: skip
         point["clipped"] = _clipped(x, SCALE_MIN, SCALE_MAX)
         return point
     r = ratio(row["ours"], row["paper"])
@@ -256,11 +257,11 @@ def _decorate(main: Any, kind: str) -> None:
     ink = "#424242"
     if kind == "scale":
         main.set_xlim(SCALE_MIN - 0.1, SCALE_MAX + 0.1)
-        for x, name in ((0.0, "null"), (1.0, "paper's effect")):
+        for x, name in ((0.0, "null"), (1.0, "smallest effect")):
             main.axvline(x, color=ink, lw=0.9, ls="--" if x else ":", zorder=1)
             main.text(x, -0.8, name, va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
         main.set_xlabel(
-            f"(value − null) / (paper's effect − null), clipped to [{SCALE_MIN:g}, {SCALE_MAX:g}]"
+            f"(value − null) / (smallest effect − null), clipped to [{SCALE_MIN:g}, {SCALE_MAX:g}]"
         )
         return
     main.set_xscale("log")
@@ -287,8 +288,8 @@ def _draw_row(ax: Any, item: dict[str, Any], y: float, kind: str) -> None:
         ax.hlines(y, ends[0], ends[1], color=colour, lw=1.8, alpha=0.6, zorder=2)
     if units:
         ax.scatter(units, [y] * len(units), s=8, color=colour, alpha=0.85, linewidth=0, zorder=3)
-    if item.get("smallest") is not None and math.isfinite(item["smallest"]):
-        ax.scatter([clip(item["smallest"])], [y], s=40, marker="|", color="#212121", linewidth=1.0, zorder=3)
+    if item.get("paper") is not None and math.isfinite(item["paper"]):
+        ax.scatter([clip(item["paper"])], [y], s=40, marker="|", color="#212121", linewidth=1.0, zorder=3)
     marker = {0: "o", -1: "<", 1: ">"}[item["clipped"]]
     ax.scatter(
         [clip(item["x"])], [y], s=38, marker=marker, color=colour, edgecolor="black", linewidth=0.4, zorder=4
@@ -313,7 +314,7 @@ def _legend(fig: Any, height: float, with_scale: bool) -> None:
     ]
     if with_scale:
         marks.insert(
-            2, Line2D([], [], ls="", marker="|", markersize=6, color="#212121", label="smallest effect")
+            2, Line2D([], [], ls="", marker="|", markersize=6, color="#212121", label="paper's effect")
         )
     fig.legend(handles=marks, loc="upper center", ncol=len(marks), frameon=False,
                bbox_to_anchor=(0.5, 1.0 - 0.27 / height), handletextpad=0.3, columnspacing=1.2)  # fmt: skip
