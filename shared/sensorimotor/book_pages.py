@@ -181,10 +181,12 @@ def summary_markdown(root: Path) -> str:
         "# Summary of all claims",
         "",
         "Every claim of every chapter, read from the metadata of the committed reports. Each verdict was "
-        "computed by the chapter's code from its run, against the criterion fixed in the chapter's "
-        "`config.py` before the run. A claim is *inconclusive* when an instrument check showed that the "
-        "experiment could not have seen the effect (or it measured fewer seeds than its rule needs); that "
-        "is not a pass. Consistency checks (true by construction) are listed apart and not counted.",
+        "computed by the chapter's code from its run, against the rule registered in the chapter's "
+        "`config.py` and `rules.lock` before the run; a rule changed later is an amendment, shown beside the "
+        "claim with the verdict the original rule gives. A claim is *inconclusive* when a check showed that "
+        "the experiment could not have seen the effect, or when its interval is too wide to tell (with the "
+        "number of seeds or cases a 90 %-power test would need); that is not a pass. Consistency checks "
+        "(true by construction) are listed apart and not counted.",
         "",
     ]
     if not results and not consistency:

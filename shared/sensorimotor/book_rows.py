@@ -138,10 +138,14 @@ class CauseGroup:
 def _group_key(row: Mapping[str, Any]) -> tuple[str, str, str | None]:
     """(cause in words, what would settle it, the measured value) for one inconclusive claim."""
     if is_schema2(row) and row.get("cause"):
-        settle = "a run with enough " + unit_name(row)
-        if row.get("needed_n"):
+        cause = str(row["cause"])
+        if cause.startswith(("apparatus failed", "prerequisite failed", "check defective")):
+            settle = "a run in which that check passes (a longer or larger training run, or a mended instrument)"
+        elif row.get("needed_n"):
             settle = f"about {row['needed_n']} {unit_name(row)} (this run: {len(unit_values(row))})"
-        return str(row["cause"]), settle, None
+        else:
+            settle = "a run with enough " + unit_name(row)
+        return cause, settle, None
     failed = [parse_failed(f) for f in row.get("failed_checks") or []]
     if not failed:
         return "no cause recorded", "a rerun that records its instrument checks", None
@@ -199,9 +203,12 @@ def amendment_lines(row: Mapping[str, Any]) -> list[str]:
         return []
     lines = []
     for a in row.get("amendments") or []:
-        when = "after the result was known" if a.get("known") else "before the result was known"
-        line = f"amended {a.get('date')}: {a.get('old')} → {a.get('new')} ({a.get('why')}; {when})"
-        if a.get("verdict_under_original"):
-            line += f"; under the original rule: {a['verdict_under_original']}"
+        known = str(a.get("known") or "")
+        when = "before any result" if not known or known.startswith("no run") else "after the result was known"
+        line = (f"amended {a.get('date')}: {shorten(str(a.get('old')), 80)} → {shorten(str(a.get('new')), 80)} "
+                f"({shorten(str(a.get('why')), 80)}; {when})")  # fmt: skip
+        original = a.get("verdict_under_original") or a.get("verdict_then")
+        if original:
+            line += f"; under the original rule: {original}"
         lines.append(line)
     return lines
