@@ -206,7 +206,7 @@ def summary_markdown(root: Path) -> str:
 
 def landing_markdown(root: Path) -> str:
     """The results part of the landing page (``book/_landing_results.md``, included by ``intro.md``)."""
-    from sensorimotor.pipeline import discover_chapters
+    from sensorimotor.chapters import discover_chapters
 
     by_chapter, missing = chapter_rows(root)
     results, _ = _results(by_chapter)
@@ -280,7 +280,7 @@ def _report_facts(root: Path, chapter: str) -> dict[str, Any]:
 
 def execution_markdown(root: Path) -> str:
     """The text of ``book/execution.md``: how each committed report was made, and how to remake it."""
-    from sensorimotor.pipeline import discover_chapters
+    from sensorimotor.chapters import discover_chapters
 
     chapters = list(discover_chapters(root))
     facts = {

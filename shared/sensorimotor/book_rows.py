@@ -27,7 +27,7 @@ _PAREN = re.compile(r"\s*\([^()]*\)")
 
 def chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
     """Every chapter's claim rows (with ``chapter`` added), and the chapters without a report."""
-    from sensorimotor.pipeline import discover_chapters, read_report_metadata
+    from sensorimotor.chapters import discover_chapters, read_report_metadata
 
     rows: dict[str, list[dict[str, Any]]] = {}
     missing = []

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
 import hashlib
 import importlib.metadata
 import json
@@ -44,6 +43,14 @@ from pathlib import Path
 from typing import Any
 
 from sensorimotor.cache import CACHE_ENV, atomic_path
+from sensorimotor.chapters import (
+    Chapter,
+    PipelineError,
+    discover_chapters,
+    find_root,
+    get_chapter,
+    read_report_metadata,
+)  # fmt: skip
 from sensorimotor.claims import CLAIMS_METADATA_KEY
 from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
 from sensorimotor.provenance import PROVENANCE_METADATA_KEY
@@ -56,63 +63,6 @@ REPORTED_PACKAGES = (
     "sensorimotor", "torch", "torchvision", "numpy", "pybullet", "scikit-learn",
     "matplotlib", "seaborn", "papermill", "jupytext",
 )  # fmt: skip
-
-
-class PipelineError(RuntimeError):
-    """A chapter name, parameter or run that the pipeline cannot accept."""
-
-
-@dataclasses.dataclass(frozen=True)
-class Chapter:
-    """One replication chapter and where its files live."""
-
-    name: str
-    folder: Path
-    book_dir: Path
-
-    @property
-    def source(self) -> Path:
-        return self.folder / f"{self.name}.md"
-
-    @property
-    def config_path(self) -> Path:
-        return self.folder / "config.py"
-
-    @property
-    def report(self) -> Path:
-        return self.book_dir / "chapters" / f"{self.name}.ipynb"
-
-    @property
-    def session_name(self) -> str:
-        return "replicate-" + self.name.replace("_", "-")
-
-
-def find_root(start: Path | None = None) -> Path:
-    """The project root: the nearest folder above ``start`` holding ``replications/`` and ``book/``."""
-    here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if (folder / "replications").is_dir() and (folder / "book").is_dir():
-            return folder
-    raise PipelineError(f"no project root (a folder with replications/ and book/) at or above {here}")
-
-
-def discover_chapters(root: Path) -> dict[str, Chapter]:
-    """Every ``replications/<name>/<name>.md`` under ``root``, by name."""
-    chapters = {}
-    for folder in sorted((root / "replications").glob("*")):
-        if folder.is_dir() and (folder / f"{folder.name}.md").is_file():
-            chapters[folder.name] = Chapter(folder.name, folder, root / "book")
-    return chapters
-
-
-def get_chapter(root: Path, name: str) -> Chapter:
-    """The chapter called ``name`` (``som-ae`` and ``som_ae`` both work); else a clear error."""
-    chapters = discover_chapters(root)
-    key = name.replace("-", "_")
-    if key not in chapters:
-        valid = ", ".join(c.name.replace("_", "-") for c in chapters.values()) or "(none yet)"
-        raise PipelineError(f"unknown chapter {name!r}; valid chapters: {valid}")
-    return chapters[key]
 
 
 def _refuse_constant(name: str) -> Any:
@@ -651,16 +601,6 @@ def prepare_smoke(root: Path, extra_sources: Sequence[Path] = ()) -> list[Path]:
             )
         written.append(target)
     return written
-
-
-def read_report_metadata(report: Path) -> dict[str, Any]:
-    import nbformat
-
-    notebook = nbformat.read(str(report), as_version=4)
-    meta = notebook.metadata.get(METADATA_KEY)
-    if not isinstance(meta, dict):
-        raise PipelineError(f"{report} has no '{METADATA_KEY}' metadata; regenerate it with the pipeline")
-    return meta
 
 
 def summary_markdown(root: Path) -> str:
