@@ -1,15 +1,13 @@
-"""The built book loads nothing from the network (sensorimotor.offline_html)."""
+"""The built book loads nothing from the network (sensorimotor.offline_html; the nox sessions run it on the
+built HTML right after each build)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from sensorimotor.offline_html import _main, remote_assets, remote_assets_in
 
 ROOT = Path(__file__).resolve().parents[1]
-BUILT = ROOT / "book" / "_build" / "html"
 
 
 def test_remote_scripts_and_stylesheets_are_found():
@@ -43,15 +41,3 @@ def test_offline_mathjax_is_configured():
     config = (ROOT / "_config.yml").read_text()
     assert "mathjax_path: mathjax/tex-svg.js" in config
     assert (ROOT / "book" / "_mathjax" / "_static" / "mathjax" / "tex-svg.js").stat().st_size > 1_000_000
-
-
-def _built_after_config() -> bool:
-    index = BUILT / "index.html"
-    return index.is_file() and index.stat().st_mtime >= (ROOT / "_config.yml").stat().st_mtime
-
-
-@pytest.mark.skipif(not _built_after_config(), reason="no book built since _config.yml changed (nox -s book)")
-def test_the_built_book_loads_nothing_remote():
-    """The nox sessions run the same check right after building; this one catches a build by hand."""
-    assert remote_assets_in(BUILT) == []
-    assert (BUILT / "_static" / "mathjax" / "tex-svg.js").is_file()
