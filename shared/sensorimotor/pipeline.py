@@ -42,6 +42,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.book_pages import rerun_command
 from sensorimotor.cache import CACHE_ENV, atomic_path
 from sensorimotor.chapters import (
     Chapter,
@@ -437,19 +438,12 @@ def replicate(
         "executor": executor if jobs else None,
         "claims": claims,
     }
-    fill_provenance(notebook, notebook.metadata[METADATA_KEY], rerun_command(chapter, profile, seed, overrides))
+    fill_provenance(notebook, notebook.metadata[METADATA_KEY], rerun_command(chapter.name, {"profile": profile, "seed": seed, "overrides": overrides}))
     _write_notebook(notebook, target)
     if target.resolve() == chapter.report.resolve():
         write_summary(root)
         write_readme(chapter.folder / "README.md", notebook.metadata[METADATA_KEY], chapter.name, chapter.session_name)
     return target
-
-
-def rerun_command(chapter: Chapter, profile: str, seed: int, overrides: dict[str, Any]) -> str:
-    """The command line that reruns a chapter with these settings."""
-    extra = ([f"--profile {profile}"] if profile != "default" else []) + ([f"--seed {seed}"] if seed else [])
-    extra += [f"-p {k}={json.dumps(v)}" for k, v in sorted(overrides.items())]
-    return f"nox -s {chapter.session_name}" + (" -- " + " ".join(extra) if extra else "")
 
 
 def _split_cache_events(events: list[dict[str, str]], started_at: float) -> tuple[list[str], list[str]]:

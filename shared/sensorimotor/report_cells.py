@@ -10,6 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
+from sensorimotor.book_pages import hardware_words
 from sensorimotor.verdicts import SCHEMA, glance_html, glance_markdown
 
 GLANCE_TAG = "verdicts-at-a-glance"
@@ -34,14 +35,6 @@ def fill_glance(notebook: Any, rows: list[Mapping[str, Any]]) -> bool:
     schema2 = [r for r in rows if r.get("schema") == SCHEMA]
     _set_output(cells, glance_html(schema2), glance_markdown(schema2))
     return bool(cells)
-
-
-def hardware_words(hardware: Mapping[str, Any]) -> str:
-    """'2 CPU cores (Intel Xeon), no GPU, 1 torch thread' from a report's hardware record."""
-    gpu = hardware.get("gpu")
-    threads = hardware.get("torch_threads")
-    return (f"{hardware.get('cpu_count', '?')} CPU cores ({hardware.get('cpu') or 'unknown CPU'}), "
-            f"{gpu if gpu else 'no GPU'}" + (f", {threads} torch thread(s)" if threads else ""))  # fmt: skip
 
 
 def provenance_rows(meta: Mapping[str, Any], rerun: str) -> list[tuple[str, str]]:
