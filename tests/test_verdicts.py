@@ -173,6 +173,21 @@ def test_an_edited_stored_claim_fails():
     assert stored_problems(loosened)
 
 
+def test_the_verdict_box_shows_the_answer_and_folds_checks_budget_and_history():
+    from sensorimotor.verdicts import verdict_box_html
+
+    amendment = {"date": "2026-12-07", "old": "mean - sd >= 1", "new": "interval", "why": "issue 28",
+                 "known": "all values", "verdict_then": "inconclusive"}  # fmt: skip
+    box = verdict_box_html(_row(amendments=[amendment]))
+    head, folded = box.split("<details>")
+    assert "reproduced" in head and "rule:" in head and "✓" not in head and "amended" not in head
+    summary = folded.split("</summary>")[0]
+    assert "checks 1 passed" in summary and "budget 0.067" in summary
+    assert "rule amended 1 time (before the last amendment: inconclusive)" in summary
+    assert "✓ apparatus check" in folded and "amended 2026-12-07" in folded
+    assert "<details>" not in verdict_box_html(_row(checks={}, budget=None))
+
+
 # --- every migrated chapter's rules can reach every verdict ---------------------------------------------
 
 

@@ -581,8 +581,29 @@ def _amendment_lines(row: Mapping[str, Any]) -> list[str]:
     return lines
 
 
+def _details_summary(row: Mapping[str, Any]) -> str:
+    """One line saying what the box's dropdown holds: check marks, the budget, the rule's history."""
+    bits = []
+    checks = list((row.get("checks") or {}).values())
+    if checks:
+        counts = {s: sum(c["status"] == s for c in checks) for s in ("passed", "failed", "defective")}
+        bits.append("checks " + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
+    if row.get("budget"):
+        bits.append(f"budget {row['budget']['fraction']:.2g} of the paper's")
+    amended = row.get("amendments") or []
+    if amended:
+        last = amended[-1]
+        under = last.get("verdict_under_original") or last.get("verdict_then")
+        bits.append(f"rule amended {len(amended)} time{'s' if len(amended) > 1 else ''}"
+                    + (f" (before the last amendment: {under})" if under else ""))  # fmt: skip
+    if row.get("note"):
+        bits.append("note")
+    return "; ".join(bits)
+
+
 def verdict_box_html(row: Mapping[str, Any]) -> str:
-    """The verdict box closing a claim's section: answer first, then the numbers, checks and history."""
+    """The verdict box closing a claim's section: answer first, then the numbers; checks, budget and the
+    rule's history in a dropdown whose one-line summary counts them (and names the earlier verdict)."""
     e = html.escape
     parts = [f'<div class="sensorimotor-verdict" id="{anchor(row["id"])}" style="border-left:6px solid '
              f'{COLOURS[row["verdict"]]};padding:0.4em 0.8em;margin:0.6em 0;background:#f7f7f7">',
@@ -593,17 +614,20 @@ def verdict_box_html(row: Mapping[str, Any]) -> str:
              f"<small>rule: {e(row['criterion'])}</small>"]  # fmt: skip
     if row.get("kind") == "consistency":
         parts.append("<br><small>consistency check: true by construction, not counted as a result</small>")
+    details = []
     for check in (row.get("checks") or {}).values():
         mark = {"passed": "✓", "failed": "✗", "defective": "⚠"}[check["status"]]
-        parts.append(f"<br><small>{mark} {e(check['kind'])} check {e(check['text'])}</small>")
+        details.append(f"<small>{mark} {e(check['kind'])} check {e(check['text'])}</small>")
     if row.get("budget"):
         b = row["budget"]
-        parts.append(f"<br><small>budget: {e(format_number(b['ours']))} of the paper's {e(format_number(b['paper']))} "
-                     f"{e(b['unit'])} ({b['fraction']:.2g})</small>")  # fmt: skip
-    for line in _amendment_lines(row):
-        parts.append(f"<br><small>{e(line)}</small>")
+        details.append(f"<small>budget: {e(format_number(b['ours']))} of the paper's {e(format_number(b['paper']))} "
+                       f"{e(b['unit'])} ({b['fraction']:.2g})</small>")  # fmt: skip
+    details += [f"<small>{e(line)}</small>" for line in _amendment_lines(row)]
     if row.get("note"):
-        parts.append(f"<br><small>{e(row['note'])}</small>")
+        details.append(f"<small>{e(row['note'])}</small>")
+    if details:
+        parts.append(f"<details><summary><small>{e(_details_summary(row))}</small></summary>"
+                     + "<br>".join(details) + "</details>")  # fmt: skip
     parts.append("</div>")
     return "".join(parts)
 
