@@ -145,6 +145,16 @@ def test_a_trivial_value_with_a_passing_apparatus_is_not_reproduced():
     assert j.verdict == "not reproduced"
 
 
+def test_every_failing_check_is_named_whatever_the_order_the_rule_declares_them():
+    checks = {"b uses images": Prerequisite(Bar(1.0), "reference"), "a reads grasps": Prerequisite(Bar(1.0), "reference")}
+    failing = Capability(0.0, reference=2.0)
+    causes = {
+        judge(Rule(Effect(null=0.0, paper=1.0), dict(order)), GOOD, {n: failing for n in checks}).cause
+        for order in (checks.items(), reversed(checks.items()))
+    }
+    assert causes == {"prerequisite failed: a reads grasps; prerequisite failed: b uses images"}
+
+
 def test_claims_need_exactly_the_declared_readings():
     with pytest.raises(VerdictError):
         Claim("c", "Fig. 1", "s", 1.0, GOOD, APPARATUS, {})

@@ -419,11 +419,14 @@ def judge(rule: Rule, ours: Any, readings: Mapping[str, Reading]) -> Judgement:
         raise VerdictError(str(error)) from error
     if estimate is None:
         return Judgement("not run", "not measured", None, None, results)
+    # every failing check is named, in the order of their names (a stored report's JSON sorts its keys, so
+    # the rule's declaration order cannot be recovered when it is re-judged)
     for status, lead in (("defective", "check defective"), ("failed", None)):
-        for name, result in results.items():
-            if result.status == status:
-                kind = "apparatus" if isinstance(rule.checks[name], Apparatus) else "prerequisite"
-                return Judgement("inconclusive", f"{lead or kind + ' failed'}: {name}", estimate, None, results)
+        failing = sorted(name for name, result in results.items() if result.status == status)
+        if failing:
+            kinds = {n: "apparatus" if isinstance(rule.checks[n], Apparatus) else "prerequisite" for n in failing}
+            cause = "; ".join(f"{lead or kinds[n] + ' failed'}: {n}" for n in failing)
+            return Judgement("inconclusive", cause, estimate, None, results)
     verdict, cause, needed = decide(rule.effect, estimate)
     return Judgement(verdict, cause, estimate, needed, results)
 
