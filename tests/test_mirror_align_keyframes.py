@@ -80,6 +80,7 @@ def test_stopping_at_once_fails_and_a_decider_sees_each_key_frame(env):
 def test_policy_decider_runs_an_episode(env):
     class Cfg:
         video_frames, u_channels, width, embed_dim, image_size, e_channels = 3, (8, 8), 16, 8, SIZE, (4, 8, 8)
+        u_norm_groups = 8
 
     texts = tuple(i.text for i in all_instructions())
     _, e = build_models(Cfg, texts, 0)

@@ -283,7 +283,7 @@ def test_train_mirror_runs_and_learns(level):
     assert len(hist["au"]) == len(hist["align"]) == 40
     assert np.mean(hist["ee"][-5:]) < np.mean(hist["ee"][:5])
     assert np.mean(hist["align"][-5:]) < np.mean(hist["align"][:5])
-    us, es = episode_features(u, e, data, k=2)
+    us, es = episode_features(u, e, data)
     assert us.shape == (len(data), u.feature_dim) and es.shape == (len(data), e.feature_dim)
     assert recognition_accuracy(u, data).shape == (len(data),)
 
@@ -320,11 +320,59 @@ def test_text_alignment_control_and_blank_instruction_features():
     heads = AlignmentHeads(u.feature_dim, e.feature_dim, 16)
     hist = train_mirror(u, e, heads, data, TrainSpec(steps=3, batch_size=8, e_source="text"), seed=0)
     assert len(hist["align"]) == 3
-    _, e_text = episode_features(u, e, data, k=2, e_source="text")
+    _, e_text = episode_features(u, e, data, e_source="text")
     same = data.instruction.numpy()
     assert torch.allclose(e_text[same == 0][0], e_text[same == 0][1])  # text only: one vector per instruction
-    _, e_blank = episode_features(u, e, data, k=2, blank_instruction=True)
-    _, e_full = episode_features(u, e, data, k=2)
+    _, e_blank = episode_features(u, e, data, blank_instruction=True)
+    _, e_full = episode_features(u, e, data)
     assert e_blank.shape == e_full.shape and not torch.allclose(e_blank, e_full)
     with pytest.raises(ValueError, match="e_source='video'"):
         TrainSpec(e_source="video")
+
+
+def test_groupnorm_spreads_u_features_at_initialisation():
+    """Issue 31: without normalisation U's frame encoder gave every video nearly the same feature."""
+    from sensorimotor.mirror_align.experiments import initial_spread
+
+    gen = torch.Generator().manual_seed(0)
+    videos = torch.randint(0, 256, (8, 3, 24, 24, 3), generator=gen, dtype=torch.uint8)
+    spread = {}
+    for groups in (0, 8):
+        torch.manual_seed(0)
+        u = ActionUnderstanding(ActionUnderstandingSpec(vocabulary=TEXTS, n_frames=3, channels=(16, 32, 64),
+                                                        width=32, heads=2, embed_dim=16, norm_groups=groups))
+        spread[groups] = initial_spread(u, videos)
+        norms = [m for m in u.video.modules() if isinstance(m, torch.nn.GroupNorm)]
+        assert len(norms) == (3 if groups else 0)
+    assert spread[8] > 10 * spread[0]
+
+
+def test_e_is_the_expectation_of_the_training_draw():
+    """One definition of e: training draws one key-frame with the sampling weights; evaluation takes the
+    weighted mean of the same per-key-frame features."""
+    data = synthetic_data()
+    u, e = tiny_u(), tiny_e()
+    _, es = episode_features(u, e, data)
+    text = e.encode_text(list(data.instructions))
+    w = torch.from_numpy(data._weights).float()
+    i = 1
+    ks = np.flatnonzero(w[i].numpy() > 0)
+    inputs, _ = data.keyframe_batch(np.full(len(ks), i), ks, text)
+    with torch.no_grad():
+        f = e.eval().features(*inputs)
+    expected = (f * w[i, ks].unsqueeze(-1)).sum(0) / w[i, ks].sum()
+    assert torch.allclose(es[i], expected, atol=1e-5)
+
+
+def test_fine_tuning_orders_draw_different_batches_and_arms_of_an_order_the_same():
+    """Each fine-tuning order is its own batch stream (a replication unit); the arms of one order are paired."""
+    from sensorimotor.mirror_align.experiments import Condition
+    from sensorimotor.seeding import rng
+
+    def first_batches(condition: Condition) -> list[int]:
+        return rng(condition.seed, *condition.stream).integers(0, 10_000, size=8).tolist()
+
+    arms = [Condition(align=a, level="instruction", tau=0.1, seed=0, order=k) for k in range(3) for a in (False, True)]
+    batches = [first_batches(c) for c in arms]
+    assert batches[0] == batches[1] and batches[2] == batches[3] and batches[4] == batches[5]
+    assert len({tuple(batches[i]) for i in (0, 2, 4)}) == 3

@@ -35,6 +35,7 @@ from sensorimotor.mirror_align.training import (
     ProbeSpec,
     TrainSpec,
     episode_features,
+    localisation_errors,
     policy_decider,
     recognition_accuracy,
     train_mirror,
@@ -43,9 +44,9 @@ from sensorimotor.mirror_align.training import (
 from sensorimotor.mirror_align.video_text import ActionUnderstanding, ActionUnderstandingSpec
 from sensorimotor.seeding import rng as make_rng
 
-EXPERIMENT_VERSION = "2"
+EXPERIMENT_VERSION = "3"
 
-MODEL_KNOBS = ("video_frames", "image_size", "width", "embed_dim", "u_channels", "e_channels")
+MODEL_KNOBS = ("video_frames", "image_size", "width", "embed_dim", "u_channels", "u_norm_groups", "e_channels")
 TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "e_shift", "lambda_ee", "pretrain_steps", "pretrain_lr",
                "pretrain_e_lr")
 
@@ -55,7 +56,7 @@ def build_models(cfg: Any, instruction_texts: tuple[str, ...], seed: int) -> tup
     torch.manual_seed(int(make_rng(seed, "mirror_init").integers(2**31)))
     u = ActionUnderstanding(ActionUnderstandingSpec(
         vocabulary=tuple(instruction_texts), n_frames=cfg.video_frames, channels=tuple(cfg.u_channels),
-        width=cfg.width, embed_dim=cfg.embed_dim))  # fmt: skip
+        width=cfg.width, embed_dim=cfg.embed_dim, norm_groups=cfg.u_norm_groups))  # fmt: skip
     e = KeyframePolicy(PolicySpec(vocabulary=tuple(instruction_texts), image_size=cfg.image_size,
                                   channels=tuple(cfg.e_channels), width=cfg.width))  # fmt: skip
     return u, e
@@ -65,13 +66,28 @@ def _key(cfg: Any, data_key: Mapping[str, Any], *knobs: str, **extra: Any) -> di
     return {"version": EXPERIMENT_VERSION, "data": dict(data_key), **cfg.subset(*MODEL_KNOBS, *knobs), **extra}
 
 
+def initial_spread(understanding: ActionUnderstanding, videos: torch.Tensor) -> float:
+    """Mean over pairs of ``videos`` of 1 - cos between U's features ``u``: 0 when U maps every video to
+    the same feature (issue 31 measured 6-9e-6 at initialisation without normalisation)."""
+    with torch.no_grad():
+        f = torch.nn.functional.normalize(understanding.eval().features(videos), dim=-1)
+    n = f.shape[0]
+    off = ~torch.eye(n, dtype=torch.bool)
+    return float((1 - f @ f.T)[off].mean())
+
+
 def pretrain(
-    cfg: Any, train: MirrorData, data_key: Mapping[str, Any], seed: int, device: torch.device
+    cfg: Any, train: MirrorData, data_key: Mapping[str, Any], seed: int, device: torch.device,
+    test: MirrorData | None = None,
 ) -> tuple[ActionUnderstanding, KeyframePolicy, dict[str, np.ndarray]]:
     """U and E trained independently on ``train`` from ``seed`` (cached); returns them (eval mode) and
-    the loss curves."""
+    the loss curves. With ``test`` (the held-out videos), the history also holds, every
+    ``cfg.checkpoint_every`` steps, U's held-out recognition (``heldout_recognition``) and E's median
+    error of its first key-frame on the held-out episodes (``heldout_error_cm``), at ``checkpoint_step``;
+    and U's initial feature spread over the first 16 held-out videos (``initial_spread``)."""
     u, e = build_models(cfg, train.instructions, seed)
-    path = cache_path("mirror_pretrain", _key(cfg, data_key, *TRAIN_KNOBS, seed=seed), ".pt")
+    extra = {"checkpoints": cfg.checkpoint_every} if test is not None else {}
+    path = cache_path("mirror_pretrain", _key(cfg, data_key, *TRAIN_KNOBS, seed=seed, **extra), ".pt")
     if path.exists():
         state = load_torch(path)
         u.load_state_dict(state["u"])
@@ -82,8 +98,19 @@ def pretrain(
                          e_lr=cfg.pretrain_e_lr, lambda_align=0.0,
                          lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
                          e_shift=cfg.e_shift)  # fmt: skip
-        hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain")
-        history = {k: np.asarray(v, np.float32) for k, v in hist.items()}
+        marks: dict[str, list[float]] = {"checkpoint_step": [], "heldout_recognition": [], "heldout_error_cm": []}
+
+        def checkpoint(step: int) -> None:
+            marks["checkpoint_step"].append(step)
+            marks["heldout_recognition"].append(float(recognition_accuracy(u, test, device).mean()))
+            marks["heldout_error_cm"].append(100 * float(np.median(localisation_errors(e, test, 0, device=device))))
+
+        if test is not None:
+            marks["initial_spread"] = [initial_spread(u, test.videos[:16].to(device))]
+            checkpoint(0)
+        hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain",
+                            every=cfg.checkpoint_every if test is not None else 0, checkpoint=checkpoint)
+        history = {k: np.asarray(v, np.float32) for k, v in {**hist, **(marks if test is not None else {})}.items()}
         save_torch(path, {"u": u.state_dict(), "e": e.state_dict(),
                           "history": {k: torch.from_numpy(v) for k, v in history.items()}})  # fmt: skip
     return u.to(device).eval(), e.to(device).eval(), history
@@ -121,11 +148,21 @@ class Condition:
     seed: int  # the pretraining's and the joint training's seed
     e_source: str = "policy"  # "text": align U with E's instruction encoding only (a control)
     evaluate: bool = True  # roll E out in closed loop (False: recognition and the shared space only)
+    order: int = 0  # fine-tuning order: which stream of batches the joint training draws (paired across arms)
+
+    @property
+    def stream(self) -> tuple[str, int]:
+        """The joint training's batch stream: one per order, shared by the arms of a seed and order.
+
+        The order is a number of its own in the stream's name: ``seeding.rng`` keys a string by its first
+        8 bytes, so "finetune" and "finetune-order1" would be one stream.
+        """
+        return ("finetune", self.order)
 
     @property
     def name(self) -> str:
         kind = ("aligned" if self.e_source == "policy" else "text-aligned") if self.align else "baseline"
-        return f"{kind}-{self.level}-tau{self.tau:g}-seed{self.seed}"
+        return f"{kind}-{self.level}-tau{self.tau:g}-seed{self.seed}-order{self.order}"
 
 
 def run_condition(
@@ -142,17 +179,21 @@ def run_condition(
 
     Returns ``au_correct`` (N_test,) bool, ``success`` (N_eval,) bool (empty when not evaluated),
     ``eval_task`` (N_eval,), ``z_u`` / ``z_e`` (N_test, shared_dim) held-out embeddings in the shared
-    space (the run's own heads when aligned; a probe fitted on its frozen features otherwise), and the
-    loss curves.
+    space, and the loss curves. The shared space is like for like in every arm: the same probe (the
+    chapter's probe steps and learning rate) refitted on the run's final features; the aligned arm's
+    training heads (started from the probe on the pretrained features) only train.
+
+    The joint training's batches come from the stream of (``seed``, ``order``): the arms of one seed and
+    order see the same batches; another order, other batches from the same pretrained models.
     """
     key = _key(cfg, data_key, *TRAIN_KNOBS, "finetune_steps", "finetune_lr", "align_lr", "lambda_align",
-               "probe_steps", "probe_lr", "probe_k", "shared_dim", eval=dataclasses.asdict(eval_config),
+               "probe_steps", "probe_lr", "shared_dim", eval=dataclasses.asdict(eval_config),
                condition=dataclasses.asdict(condition))  # fmt: skip
 
     def make() -> dict[str, np.ndarray]:
         u, e = copy.deepcopy(pretrained[0]), copy.deepcopy(pretrained[1])
         source = condition.e_source
-        u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device, e_source=source)
+        u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
         heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
                       condition.seed)  # fmt: skip
         spec = TrainSpec(
@@ -162,12 +203,12 @@ def run_condition(
             e_source=source,
         )
         hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device,
-                            stream="finetune")  # the same batches for every condition of a seed
-        if not condition.align:  # the shared space of an unaligned pair is the probe's, refitted after training
-            u_tr, e_tr = episode_features(u, e, train, cfg.probe_k, device=device)
-            heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
-                          condition.seed)  # fmt: skip
-        u_te, e_te = episode_features(u, e, test, cfg.probe_k, device=device, e_source=source)
+                            stream=condition.stream)  # the same batches for every condition of a seed and order
+        # like for like: every arm's shared space is the same probe refitted on its final features
+        u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
+        heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
+                      condition.seed)  # fmt: skip
+        u_te, e_te = episode_features(u, e, test, device=device, e_source=source)
         with torch.no_grad():
             z_u, z_e = heads.cpu()(u_te.cpu(), e_te.cpu())
         ev = closed_loop(e, eval_config, device) if condition.evaluate else {"success": np.zeros(0, bool),
@@ -184,6 +225,16 @@ def run_condition(
     return cached_arrays("mirror_runs", key, make)
 
 
+def per_case_difference(a: np.ndarray, b: np.ndarray, scale: float = 100.0) -> np.ndarray:
+    """Per-case paired differences ``scale * (a - b)`` of two arms' 0/1 outcomes on the same cases; with
+    2-D inputs (runs, cases), the mean over runs of each case's difference (one value per case)."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    if a.shape != b.shape or a.size == 0:
+        raise ValueError(f"need two paired outcome arrays of one shape, got {a.shape} and {b.shape}")
+    d = scale * (a - b)
+    return d.mean(0) if d.ndim == 2 else d
+
+
 def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Mean and standard error (both in points) of ``a - b`` over paired outcomes (0/1 arrays of one
     shape, e.g. two policies' successes on the same held-out episodes, pooled over seeds)."""
@@ -192,6 +243,14 @@ def paired_difference(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
         raise ValueError(f"need two paired outcome arrays of one shape with >= 2 entries, got {a.shape} and {b.shape}")
     d = 100.0 * (a - b)
     return float(d.mean()), float(d.std(ddof=1) / np.sqrt(d.size))
+
+
+def within_task_gaps(similarity: np.ndarray, success: np.ndarray, task: np.ndarray) -> dict[int, float]:
+    """Per task that has both outcomes: mean similarity of its successful episodes minus that of its
+    failed ones ({task id: gap})."""
+    similarity, success, task = np.asarray(similarity, float), np.asarray(success, bool), np.asarray(task)
+    return {int(t): float(similarity[(task == t) & success].mean() - similarity[(task == t) & ~success].mean())
+            for t in np.unique(task) if success[task == t].any() and (~success[task == t]).any()}  # fmt: skip
 
 
 def within_task_difference(similarity: np.ndarray, success: np.ndarray, task: np.ndarray) -> tuple[float | None, int]:

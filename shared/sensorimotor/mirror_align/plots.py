@@ -53,7 +53,7 @@ def success_by_task(success: Mapping[str, np.ndarray], tasks: Sequence[str]):
         colour, hatch = styles[i % len(styles)]
         ax.bar(x + (i - (len(success) - 1) / 2) * width, values.mean(0), width, yerr=values.std(0) if len(values) > 1 else None,
                color=colour, hatch=hatch, edgecolor="white", capsize=2, label=name)  # fmt: skip
-    ax.axhline(50, color="k", ls="--", lw=0.8, label="instrument bar (50 %)")
+    ax.axhline(50, color="k", ls="--", lw=0.8, label="prerequisite bar (50 %)")
     ax.set_xticks(x, tasks, rotation=30, ha="right", fontsize=8)
     ax.set_ylim(0, 105)
     ax.set_ylabel("success (%)", fontsize=8)
@@ -69,16 +69,18 @@ def _smooth(values: np.ndarray, window: int = 25) -> np.ndarray:
     return np.convolve(values, np.ones(window) / window, mode="valid")
 
 
-def training_curves(history: Mapping[str, np.ndarray], title: str):
+def training_curves(history: Mapping[str, np.ndarray], title: str, labels: Sequence | None = None):
     """The smoothed losses that were trained (a loss with no values, e.g. L_align when off, gets no panel);
-    a 2-D entry (runs, steps) draws one line per run (seed)."""
+    a 2-D entry (runs, steps) draws one line per run, labelled "seed {labels[i]}" (default: 0, 1, ...: the
+    seeds' own numbers, as the chapter's tables give them)."""
     losses = [(key, label) for key, label in (("au", "L_AU (video-text)"), ("ee", "L_EE (behaviour cloning)"),
                                               ("align", "L_align")) if np.asarray(history.get(key, [])).size]  # fmt: skip
     fig, axes = plt.subplots(1, len(losses), figsize=(2.5 * len(losses) + 1, 2.4), squeeze=False)
     for ax, (key, label) in zip(axes[0], losses, strict=True):
         runs = np.atleast_2d(np.asarray(history[key], float))
         for i, values in enumerate(runs):
-            ax.plot(_smooth(values), lw=1, label=f"seed {i + 1}" if len(runs) > 1 else None)
+            name = labels[i] if labels is not None else i
+            ax.plot(_smooth(values), lw=1, label=f"seed {name}" if len(runs) > 1 else None)
         ax.set_title(label, fontsize=9)
         ax.set_xlabel("step", fontsize=8)
     if len(np.atleast_2d(np.asarray(history[losses[0][0]]))) > 1:
@@ -106,14 +108,20 @@ def similarity_by_outcome(similarity: np.ndarray, success: np.ndarray):
     return fig
 
 
-def per_task_table(per_task: Mapping[bool, np.ndarray], tasks: Sequence[str]) -> pd.DataFrame:
-    """Per-task means over seeds (percent): recognition and success, baseline vs aligned."""
+def per_task_table(per_task: Mapping[bool, np.ndarray], tasks: Sequence[str],
+                   overall: Mapping[str, float] | None = None) -> pd.DataFrame:
+    """Per-task means over seeds (percent): recognition and success, baseline vs aligned. The last row is
+    ``overall`` (column -> value: the means over all held-out videos / episodes, as the claims average)
+    when given, else the mean over tasks (labelled so)."""
     rows = {}
     for column, name in ((0, "AU acc"), (1, "EE success")):
         for align, label in ((False, "baseline"), (True, "aligned")):
             rows[f"{name} {label}"] = 100 * np.nanmean(per_task[align][:, column], axis=0)
     table = pd.DataFrame(rows, index=list(tasks))
-    table.loc["mean"] = table.mean()
+    if overall is not None:
+        table.loc["all videos / episodes"] = [overall[c] for c in table.columns]
+    else:
+        table.loc["mean over tasks"] = table.mean()
     return table.round(1)
 
 

@@ -10,7 +10,8 @@ them independently on the same batches. Every step draws ``batch_size`` episodes
 instruction text) and, for each, a partner episode for E chosen by the positive level (the same episode,
 another episode of the same instruction, or of the same task class); E's loss is behaviour cloning on
 ``steps_per_episode`` random key-frames of each partner, and E's episode representation is the mean of
-its key-frame representations. The alignment heads have their own learning rate (the paper: 1e-4).
+its key-frame representations (with ``steps_per_episode=1``, the chapter's setting, one drawn key-frame;
+:func:`episode_features` evaluates the expectation of that draw). The alignment heads have their own learning rate (the paper: 1e-4).
 A control (``TrainSpec.e_source = "text"``) aligns U instead with E's instruction encoding alone (no
 image), to tell what alignment adds beyond a second video-text loss.
 
@@ -23,7 +24,7 @@ Data come as a :class:`MirrorData` (tensors of recorded episodes, see :mod:`sens
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import torch
@@ -233,11 +234,16 @@ def train_mirror(
     device: torch.device | str = "cpu",
     progress: bool = False,
     desc: str = "train",
-    stream: str = "train_mirror",
+    stream: str | tuple[str | int, ...] = "train_mirror",
+    every: int = 0,
+    checkpoint: Callable[[int], None] | None = None,
 ) -> dict[str, list[float]]:
     """Train U, E (and the heads when ``spec.lambda_align > 0``) in place; returns per-step losses.
 
     The batches are drawn from the random stream (``seed``, ``stream``): same seed and stream, same batches.
+    A tuple ``stream`` names the stream by its parts, e.g. ``("finetune", order)``.
+    ``checkpoint(step)`` (optional) is called every ``every`` steps (models in eval mode, no gradients;
+    it must not draw from the batches' stream).
     """
     device = torch.device(device)
     understanding.to(device).train()
@@ -249,7 +255,7 @@ def train_mirror(
         heads.to(device).train()
         groups.append({"params": list(heads.parameters()), "lr": spec.align_lr})
     optimiser = torch.optim.AdamW(groups, weight_decay=spec.weight_decay)
-    generator = make_rng(seed, stream)
+    generator = make_rng(seed, *((stream,) if isinstance(stream, str) else stream))
     u_text = _text_ids(understanding, data.instructions)
     e_text = _text_ids(policy, data.instructions)
     level_labels = data.labels(spec.level).numpy()
@@ -280,6 +286,12 @@ def train_mirror(
         optimiser.step()
         history["au"].append(float(loss_au.detach()))
         history["ee"].append(float(loss_ee.detach()))
+        if checkpoint is not None and every > 0 and len(history["au"]) % every == 0:
+            checkpoint(len(history["au"]))
+            understanding.train()
+            policy.train()
+            if align:
+                heads.train()
     understanding.eval()
     policy.eval()
     if heads is not None:
@@ -292,14 +304,18 @@ def episode_features(
     understanding: ActionUnderstanding,
     policy: KeyframePolicy,
     data: MirrorData,
-    k: int = 4,
     batch_size: int = 64,
     device: torch.device | str = "cpu",
     e_source: str = "policy",
     blank_instruction: bool = False,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """U's representation of each episode's video (N, du) and E's (N, de): the mean over its first ``k``
-    valid key-frames.
+    """U's representation of each episode's video (N, du) and E's (N, de).
+
+    E's representation ``e`` has one definition in training and evaluation: in :func:`train_mirror` it
+    is E's bottleneck feature at one key-frame drawn with the weights of
+    :meth:`MirrorData.sample_keyframes` (``steps_per_episode=1``); here it is that draw's expectation,
+    the weighted mean over the episode's valid key-frames. The alignment heads are linear, so a head
+    applied to this mean is the mean of the head applied to each draw.
 
     ``e_source="text"``: E's instruction encoding instead (no image). ``blank_instruction``: E reads every
     episode with an empty instruction (a control: what E's representation holds without the words).
@@ -311,7 +327,7 @@ def episode_features(
     policy.to(device).eval()
     texts = [""] * len(data.instructions) if blank_instruction else list(data.instructions)
     e_text = policy.encode_text(texts).cpu()
-    steps = min(k, data.key_obs.shape[1])
+    weights = torch.from_numpy(data._weights).float()
     us, es = [], []
     for start in range(0, len(data), batch_size):
         idx = np.arange(start, min(start + batch_size, len(data)))
@@ -319,11 +335,14 @@ def episode_features(
         if e_source == "text":
             es.append(policy.text_features(e_text[data.instruction[idx]].to(device)).cpu())
             continue
-        ep, ks = np.repeat(idx, steps), np.tile(np.arange(steps), len(idx))
-        inputs, _ = data.keyframe_batch(ep, ks, e_text)
-        f = policy.features(*[x.to(device) for x in inputs]).cpu().view(len(idx), steps, -1)
-        w = data.key_valid[idx, :steps].float().unsqueeze(-1)
-        es.append((f * w).sum(1) / w.sum(1).clamp_min(1.0))
+        w = weights[idx]
+        ep, ks = np.nonzero(w.numpy() > 0)
+        inputs, _ = data.keyframe_batch(idx[ep], ks, e_text)
+        f = policy.features(*[x.to(device) for x in inputs]).cpu()
+        wk = w[ep, ks].unsqueeze(-1)
+        total = torch.zeros(len(idx), f.shape[1]).index_add_(0, torch.from_numpy(ep), f * wk)
+        norm = torch.zeros(len(idx)).index_add_(0, torch.from_numpy(ep), wk.squeeze(-1))
+        es.append(total / norm.clamp_min(1e-9).unsqueeze(-1))
     return torch.cat(us), torch.cat(es)
 
 

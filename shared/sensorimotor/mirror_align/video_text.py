@@ -109,11 +109,14 @@ class ConvTokens(nn.Module):
     """A small CNN: image (B, 3, H, W) -> a grid of ``grid**2`` tokens of size ``width`` with positions.
 
     The first conv also sees two coordinate channels (CoordConv), which helps locate small objects.
-    ``strides`` (default: 2 for every layer) sets each conv's stride.
+    ``strides`` (default: 2 for every layer) sets each conv's stride. ``norm_groups`` > 0 puts a
+    GroupNorm with that many groups (at most the conv's channels) after each convolution: without it,
+    U's frame encoder maps every video to nearly the same feature at initialisation (issue 31).
     """
 
     def __init__(
-        self, channels: Sequence[int], width: int, grid: int = 4, strides: Sequence[int] | None = None
+        self, channels: Sequence[int], width: int, grid: int = 4, strides: Sequence[int] | None = None,
+        norm_groups: int = 0,
     ) -> None:
         super().__init__()
         strides = tuple(strides) if strides else (2,) * len(channels)
@@ -122,7 +125,10 @@ class ConvTokens(nn.Module):
         layers: list[nn.Module] = []
         c_in = 5
         for i, (c, s) in enumerate(zip(channels, strides, strict=True)):
-            layers += [nn.Conv2d(c_in, c, 5 if i == 0 else 3, stride=s, padding=2 if i == 0 else 1), nn.GELU()]
+            layers.append(nn.Conv2d(c_in, c, 5 if i == 0 else 3, stride=s, padding=2 if i == 0 else 1))
+            if norm_groups > 0:
+                layers.append(nn.GroupNorm(math.gcd(norm_groups, c), c))
+            layers.append(nn.GELU())
             c_in = c
         self.out_channels = c_in
         self.convs = nn.Sequential(*layers)
@@ -193,9 +199,9 @@ class TextEncoder(nn.Module):
 class FrameEncoder(nn.Module):
     """A small CNN: image (B, 3, H, W) -> one feature (B, width) that keeps a coarse spatial layout."""
 
-    def __init__(self, channels: Sequence[int], width: int, grid: int = 3) -> None:
+    def __init__(self, channels: Sequence[int], width: int, grid: int = 3, norm_groups: int = 0) -> None:
         super().__init__()
-        self.tokens = ConvTokens(channels, width, grid)
+        self.tokens = ConvTokens(channels, width, grid, norm_groups=norm_groups)
         self.proj = nn.Sequential(nn.Flatten(1), nn.Linear(grid * grid * width, width), nn.LayerNorm(width))
 
     def forward(self, image: torch.Tensor) -> torch.Tensor:
@@ -205,9 +211,11 @@ class FrameEncoder(nn.Module):
 class VideoEncoder(nn.Module):
     """Video (B, F, 3, H, W) -> pooled feature (B, width): per-frame CNN, then a temporal transformer."""
 
-    def __init__(self, n_frames: int, channels: Sequence[int], width: int, heads: int, layers: int) -> None:
+    def __init__(
+        self, n_frames: int, channels: Sequence[int], width: int, heads: int, layers: int, norm_groups: int = 0
+    ) -> None:
         super().__init__()
-        self.frames = FrameEncoder(channels, width)
+        self.frames = FrameEncoder(channels, width, norm_groups=norm_groups)
         self.time = nn.Parameter(torch.randn(n_frames, width) * 0.02)
         self.temporal = transformer(width, heads, layers)
         self.norm = nn.LayerNorm(width)
@@ -237,6 +245,7 @@ class ActionUnderstandingSpec:
     max_words: int = 12
     n_unknown: int = 8
     init_temperature: float = 0.07
+    norm_groups: int = 8  # GroupNorm groups after each frame convolution (0: none, the first two passes)
 
 
 class ActionUnderstanding(nn.Module):
@@ -246,7 +255,8 @@ class ActionUnderstanding(nn.Module):
         super().__init__()
         self.spec = spec
         self.tokenizer = InstructionTokenizer(spec.vocabulary, spec.max_words, spec.n_unknown)
-        self.video = VideoEncoder(spec.n_frames, spec.channels, spec.width, spec.heads, spec.video_layers)
+        self.video = VideoEncoder(spec.n_frames, spec.channels, spec.width, spec.heads, spec.video_layers,
+                                  spec.norm_groups)
         self.text = TextEncoder(self.tokenizer.vocab_size, spec.max_words, spec.width, spec.heads, spec.text_layers)
         self.video_proj = nn.Linear(spec.width, spec.embed_dim)
         self.text_proj = nn.Linear(spec.width, spec.embed_dim)
