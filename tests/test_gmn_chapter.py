@@ -9,12 +9,12 @@ import numpy as np
 import pytest
 import torch
 
-from sensorimotor.replication_stats import Estimate
-from sensorimotor.verdicts import Capability, Prerequisite, judge
 from sensorimotor.gmn.model import GMN, GMNArch, count_parameters
 from sensorimotor.gmn.scenes import SceneDatasetConfig, make_scene, modality_split
 from sensorimotor.gmn.training import TrainSpec, train_gmn
 from sensorimotor.profiles import ConfigError, load_chapter_module
+from sensorimotor.replication_stats import Estimate
+from sensorimotor.verdicts import Capability, Prerequisite, judge
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # conftest
 
