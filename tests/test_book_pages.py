@@ -90,7 +90,12 @@ def test_schema2_rows_show_interval_amendments_and_budget():
     assert "90% interval 0.3 to 0.5" in table and "2 cases" in table
     assert "null 0.25; smallest effect 0.35" in table
     assert "amended 2026-12-05: mean − sd ≥ 0.8 → lower bound ≥ smallest effect" in table
-    assert "after the result was known); under the original rule: partly" in table
+    assert "after the result was known); under the rule it replaced: partly" in table
+    earlier = {**amendment, "date": "2026-11-30", "old": "AtLeast(0.7)", "verdict_under_original": "not reproduced"}
+    twice = claims_table([_new("gmn-s3", "reproduced", amendments=[earlier, amendment])])
+    assert "rule amended 2 times (all in the chapter&#x27;s verdict box); last amended 2026-12-05" in twice
+    assert "AtLeast(0.7)" not in twice  # only the last amendment in the summary
+    assert "<details><summary><small>rule amended (1) · budget</small></summary>" in table  # folded, labelled
     assert "budget: 3 of the paper&#x27;s 10 seeds (30%)" in table
     assert "instrument check failed: check" in table and "needs" not in table.split("gmn-old")[1]
     assert abs(scale_position(row, 0.35) - 1.0) < 1e-12 and scale_position(_old("x", "partly"), 0.75) is None

@@ -118,9 +118,12 @@ def _criterion_cell(row: Mapping[str, Any]) -> str:
 def _claim_cell(row: Mapping[str, Any]) -> str:
     text = f"{_link(row)} <small>({html.escape(str(row.get('source') or row['chapter']))})</small>"
     text += f"<br><small>{html.escape(str(row.get('statement') or ''))}</small>"
-    notes = amendment_lines(row) + ([budget_text(row)] if budget_text(row) else [])
-    for note in notes:
-        text += f'<br><small class="sm-note">{html.escape(note)}</small>'
+    history, budget = amendment_lines(row), budget_text(row)
+    if history or budget:  # folded: the row stays one claim high; the label says what the fold holds
+        label = " · ".join(([f"rule amended ({len(row.get('amendments') or [])})"] if history else [])
+                           + (["budget"] if budget else []))  # fmt: skip
+        notes = "".join(f'<br><small class="sm-note">{html.escape(n)}</small>' for n in [*history, *([budget] if budget else [])])
+        text += f"<details><summary><small>{label}</small></summary>{notes}</details>"
     return text
 
 

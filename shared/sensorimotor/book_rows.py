@@ -198,17 +198,18 @@ def budget_text(row: Mapping[str, Any]) -> str | None:
 
 
 def amendment_lines(row: Mapping[str, Any]) -> list[str]:
-    """One line per amendment of a schema-2 row's rule, with the verdict under the original rule."""
-    if not is_schema2(row):
+    """The summary's note on a schema-2 row's rule history: its last amendment, with the verdict under the
+    rule it replaced, and how many came before (the chapter's verdict box lists them all)."""
+    amended = (row.get("amendments") or []) if is_schema2(row) else []
+    if not amended:
         return []
-    lines = []
-    for a in row.get("amendments") or []:
-        known = str(a.get("known") or "")
-        when = "before any result" if not known or known.startswith("no run") else "after the result was known"
-        line = (f"amended {a.get('date')}: {shorten(str(a.get('old')), 80)} → {shorten(str(a.get('new')), 80)} "
-                f"({shorten(str(a.get('why')), 80)}; {when})")  # fmt: skip
-        original = a.get("verdict_under_original") or a.get("verdict_then")
-        if original:
-            line += f"; under the original rule: {original}"
-        lines.append(line)
-    return lines
+    a = amended[-1]
+    known = str(a.get("known") or "")
+    when = "before any result" if not known or known.startswith("no run") else "after the result was known"
+    count = f"rule amended {len(amended)} times (all in the chapter's verdict box); last " if len(amended) > 1 else ""
+    line = (f"{count}amended {a.get('date')}: {shorten(str(a.get('old')), 80)} → {shorten(str(a.get('new')), 80)} "
+            f"({shorten(str(a.get('why')), 80)}; {when})")  # fmt: skip
+    original = a.get("verdict_under_original") or a.get("verdict_then")
+    if original:
+        line += f"; under the rule it replaced: {original}"
+    return [line]
