@@ -338,6 +338,94 @@ def nearest_index(query: np.ndarray, pool: np.ndarray) -> tuple[int, float]:
 
 
 
+def corrupt_videos(videos: np.ndarray, seed: int) -> np.ndarray:
+    """The positive control of the "disturbed" criterion: each frame's pixels shuffled in place (one seeded
+    permutation of the pixel positions, the same for every frame), so that colours are kept but no frame
+    looks like anything the robot has seen. ``videos`` ``(B, T, 3, H, W)``."""
+    videos = np.asarray(videos)
+    if videos.ndim != 5:
+        raise ValueError(f"videos must be (B, T, 3, H, W), got {videos.shape}")
+    h, w = videos.shape[-2:]
+    order = rng(seed, "dmbn-corrupt", 0).permutation(h * w)
+    flat = videos.reshape(*videos.shape[:-2], h * w)
+    return np.ascontiguousarray(flat[..., order].reshape(videos.shape))
+
+
+# ---------------------------------------------------------------------------------------------------
+# the training-free reference and the image signal (issue 34)
+
+
+def pixel_lookup(
+    query: np.ndarray | torch.Tensor, train_images: np.ndarray | torch.Tensor, chunk: int = 64
+) -> tuple[np.ndarray, np.ndarray]:
+    """The training-free lookup: for each query frame ``(B, 3, H, W)`` the training frame nearest in pixels
+    (mean squared error) among every frame of every training interaction ``(N, T, 3, H, W)``.
+
+    Returns ``(interaction, step)`` index arrays ``(B,)``; replaying that interaction's recorded joints is
+    the lookup's answer (:func:`lookup_trajectories`). Images may be uint8 (0-255) or floats in [0, 1]; both
+    are compared in [0, 1].
+    """
+    def as_float(x):
+        x = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x)
+        return x.float() / 255.0 if x.dtype == torch.uint8 else x.float()
+
+    pool = as_float(train_images)
+    q = as_float(query)
+    if pool.ndim != 5 or q.ndim != 4 or q.shape[1:] != pool.shape[2:]:
+        raise ValueError(f"query frames {tuple(q.shape)} and training videos {tuple(pool.shape)} must be "
+                         "(B, 3, H, W) and (N, T, 3, H, W) of the same frame shape")
+    n, t = pool.shape[:2]
+    flat = pool.reshape(n * t, -1)
+    best = []
+    for s in range(0, len(q), chunk):
+        d = torch.cdist(q[s : s + chunk].reshape(-1, flat.shape[1]), flat)
+        best.append(d.argmin(1))
+    index = torch.cat(best).numpy() if best else np.zeros(0, dtype=np.int64)
+    return index // t, index % t
+
+
+def lookup_trajectories(
+    query: np.ndarray | torch.Tensor, train: SequenceData
+) -> dict[str, np.ndarray]:
+    """The lookup's answer for each query frame: the whole recorded trajectory (images in [0, 1] and scaled
+    joints, as :func:`true_trajectories`) of the training interaction holding the nearest frame, with
+    ``interaction`` and ``step`` of that frame."""
+    inter, step = pixel_lookup(query, train.images)
+    out = true_trajectories(train, inter)
+    out["interaction"], out["step"] = inter, step
+    return out
+
+
+def image_signal(videos: np.ndarray, threshold: float = 0.1) -> dict[str, float]:
+    """How much the interactions' images differ from each other, the signal an image loss can learn from.
+
+    ``videos`` ``(N, T, ...)`` in [0, 1] (or uint8): ``mean_trajectory_mse``, the mean squared error of every
+    interaction from the per-step mean over interactions (the trivial image answer's error); ``share_sd``,
+    the share of pixel-steps whose standard deviation over interactions (largest over channels, last axis
+    when it has 3 entries, else the third) exceeds ``threshold``.
+    """
+    x = np.asarray(videos)
+    x = x.astype(np.float32) / 255.0 if x.dtype == np.uint8 else x.astype(np.float32)
+    if x.ndim < 3 or len(x) < 2:
+        raise ValueError(f"need (N >= 2, T, ...) videos, got {x.shape}")
+    mse = float(((x - x.mean(0, keepdims=True)) ** 2).mean())
+    sd = x.std(0)
+    channel_axis = sd.ndim - 1 if sd.shape[-1] == 3 else 1
+    share = float((sd.max(axis=channel_axis) > threshold).mean()) if sd.ndim >= 2 else float((sd > threshold).mean())
+    return {"mean_trajectory_mse": mse, "share_sd": share}
+
+
+def skill_over_constant(right: int, constant_right: int, cases: int) -> float:
+    """Right answers beyond the best constant answer, as a share of the cases that answer gets wrong:
+    0 = no better than always answering the majority outcome, 1 = every case right, negative = worse.
+    Where the constant answer is right in every case no skill can be shown: the value is then
+    ``right - cases`` (0 at best), never above the null."""
+    if cases < 1 or not 0 <= right <= cases or not 0 <= constant_right <= cases:
+        raise ValueError(f"right={right} and constant_right={constant_right} must lie in 0..cases={cases} (cases >= 1)")
+    if constant_right == cases:
+        return float(right - cases)
+    return (right - constant_right) / (cases - constant_right)
+
 
 # ---------------------------------------------------------------------------------------------------
 # Fig. 5: missing-modality prediction
