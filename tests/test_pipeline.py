@@ -55,7 +55,7 @@ def test_report_carries_provenance_and_claims(demo_root, demo_report):
                 "library_modules", "cold", "cold_wall_seconds", "cache"):  # fmt: skip
         assert key in meta
     assert meta["packages"]["torch"] and meta["hardware"]["cpu_count"] >= 1
-    assert "sensorimotor.claims" in meta["library_modules"] and "sensorimotor.seeding" in meta["library_modules"]
+    assert "sensorimotor.verdicts" in meta["library_modules"] and "sensorimotor.seeding" in meta["library_modules"]
     assert meta["cold"] is True and meta["cold_wall_seconds"] == meta["wall_seconds"]
     assert [c["id"] for c in meta["claims"]] == ["demo-1", "demo-2", "demo-3"]
     by_id = {c["id"]: c for c in meta["claims"]}
@@ -76,7 +76,7 @@ def test_a_failed_instrument_check_reads_inconclusive_end_to_end(demo_root):
     assert report.parent == demo_root / "build" / "reports"  # not the committed report
     claims = {c["id"]: c for c in read_report_metadata(report)["claims"]}
     assert claims["demo-2"]["verdict"] == "inconclusive"
-    assert claims["demo-2"]["failed_checks"][0].startswith("sample sd near 1: 0")
+    assert claims["demo-2"]["cause"] == "prerequisite failed: sample sd near 1"
 
 
 def test_non_book_runs_never_overwrite_the_committed_report(demo_root, demo_report):

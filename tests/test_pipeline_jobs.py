@@ -51,7 +51,7 @@ def test_training_jobs_run_before_the_notebook_which_only_loads(demo):
     trained = [e for e in cold["cache"]["computed"] if e.startswith("demo-mlp/")]
     assert len(trained) == 1  # written by the jobs layer before the kernel started, read by the notebook
     assert "sensorimotor.job_examples" in cold["cache_producers"] and "sensorimotor.jobs" in cold["cache_producers"]
-    assert "sensorimotor.seeding" in cold["cache_key_modules"] and "sensorimotor.claims" not in cold["cache_key_modules"]
+    assert "sensorimotor.seeding" in cold["cache_key_modules"] and "sensorimotor.verdict_display" not in cold["cache_key_modules"]
 
 
 def test_a_warm_regeneration_keeps_the_cold_time(demo):
@@ -79,7 +79,7 @@ def _levels(root, chapter):
 @pytest.mark.parametrize(
     ("module", "level"),
     [
-        ("claims.py", "re-evaluate"),  # judging only: no cache key holds it
+        ("verdict_display.py", "re-evaluate"),  # judging only: no cache key holds it
         ("summary_figure.py", None),  # not imported by the kernel: no problem at all
         ("job_examples.py", "retrain"),  # the training job's own code
         ("seeding.py", "retrain"),  # imported by the jobs layer that writes the weights
@@ -100,7 +100,7 @@ def test_a_library_change_says_which_level_the_report_needs(demo, module, level)
     ("change", "level"),
     [
         (lambda t: t + "\n# a comment\n", "re-evaluate"),
-        (lambda t: t.replace("MEAN_ERROR = AtMost(0.1, partly=0.2)", "MEAN_ERROR = AtMost(0.1, partly=0.25)"), "re-evaluate"),
+        (lambda t: t.replace("Prerequisite(Bar(0.8)", "Prerequisite(Bar(0.75)"), "re-evaluate"),
         (lambda t: t.replace("train_steps: int = 20", "train_steps: int = 21"), "retrain"),
         (lambda t: t.replace('"width": 8', '"width": 9'), "retrain"),  # a job's arguments, same knobs
     ],
@@ -127,7 +127,7 @@ def test_a_report_that_records_no_cache_keys_is_treated_as_needing_a_retrain(dem
     nbformat.write(notebook, str(chapter.report))
     try:
         assert regeneration_needed(root, chapter) is None  # unchanged tree: still fresh
-        path = root / "shared" / "sensorimotor" / "claims.py"
+        path = root / "shared" / "sensorimotor" / "verdict_display.py"
         problems, needed = _with_edit(path, lambda t: t + "\n# changed\n", lambda: _levels(root, chapter))
         assert needed == "retrain" and any("level: retrain" in p for p in problems)
     finally:
@@ -140,7 +140,7 @@ def test_previous_cold_time_survives_only_changes_outside_the_cache_keys(demo):
     keys = {k: meta[k] for k in ("cache_key_modules", "config", "jobs")}
     hashes = {"config_sha256": "changed", "source_sha256": "changed"}
     modules = dict(meta["library_modules"])
-    keep = pipeline._previous_cold_time(chapter.report, hashes, {**modules, "sensorimotor.claims": "0" * 64}, keys)
+    keep = pipeline._previous_cold_time(chapter.report, hashes, {**modules, "sensorimotor.verdict_display": "0" * 64}, keys)
     assert keep == meta["cold_wall_seconds"]
     changed = {**modules, "sensorimotor.seeding": "0" * 64}
     assert pipeline._previous_cold_time(chapter.report, hashes, changed, keys) is None

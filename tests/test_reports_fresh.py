@@ -88,12 +88,12 @@ def _set_claim(meta, **values):
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda m: _set_claim(m, ours=0.9, verdict="reproduced"), "stored verdict 'reproduced'"),
+        (lambda m: _set_claim(m, ours=0.5, per_unit={"0": 0.5}), "stored verdict 'reproduced'"),
         (lambda m: _set_claim(m, verdict="not reproduced"), "differ from those its cells displayed"),
         (lambda m: m.update(seed=7), "seed 7"),
         (lambda m: m.update(overrides={"n_samples": 1}), "overrides {'n_samples': 1}"),
         (lambda m: m.update(profile="smoke"), "profile 'smoke'"),
-        (lambda m: m["library_modules"].update({"sensorimotor.claims": "0" * 64}), "sensorimotor.claims changed"),
+        (lambda m: m["library_modules"].update({"sensorimotor.verdicts": "0" * 64}), "sensorimotor.verdicts changed"),
         (lambda m: m.update(config_sha256="0" * 64), "config.py changed"),
     ],
 )
@@ -108,11 +108,12 @@ def test_a_claim_edited_everywhere_still_fails_on_its_rule(demo):
 
     def change(meta):
         # consistent edit of value and verdict in metadata, rule loosened to match
-        meta["claims"][0].update(ours=0.5, verdict="reproduced")
-        meta["claims"][0]["rule"]["criterion"].update(reproduced=0.5, partly=0.6)
+        claim = meta["claims"][2]  # demo-3: an exact value, judged 'reproduced' at 1.0
+        claim.update(ours=0.5, per_unit={"0": 0.5}, interval=[0.5, 0.5], smallest_effect=0.4)
+        claim["rule"]["effect"].update(smallest=0.4)
 
     problems = _edit(root, chapter, original, change)
-    assert any("its rule is not one that config.py declares" in p for p in problems), problems
+    assert any("judged by a rule other than the one config.py declares" in p for p in problems), problems
 
 
 def test_a_library_change_makes_the_report_stale(demo):

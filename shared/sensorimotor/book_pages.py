@@ -27,7 +27,8 @@ from sensorimotor.book_rows import (
     unit_values,
 )
 from sensorimotor.cache import atomic_path
-from sensorimotor.claims import VERDICT_COLOURS, VERDICTS, format_value, tally
+from sensorimotor.verdicts import COLOURS as VERDICT_COLOURS
+from sensorimotor.verdicts import VERDICTS, format_number
 
 SUMMARY_FIGURE = Path("figures") / "summary" / "claims_overview.png"  # relative to book/
 SUMMARY_PAGE, LANDING_PAGE, EXECUTION_PAGE = (
@@ -50,6 +51,20 @@ FIGURE_CAPTION = (
 
 def session_name(chapter: str) -> str:
     return "replicate-" + chapter.replace("_", "-")
+
+
+def tally(rows: list[Mapping[str, Any]]) -> dict[str, int]:
+    """Counts of each verdict over the *result* claims (consistency checks are not results)."""
+    results = [r for r in rows if r.get("kind", "result") == "result"]
+    return {v: sum(r["verdict"] == v for r in results) for v in VERDICTS}
+
+
+def format_value(value: Any, spread: float | None = None) -> str:
+    """A value to 3 significant digits (:func:`~sensorimotor.verdicts.format_number`), with ± spread when given."""
+    text = format_number(value)
+    if spread is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
+        text += f" ± {spread:.2g}"
+    return text
 
 
 def _verdict_span(verdict: str) -> str:

@@ -45,6 +45,7 @@ from typing import Any
 from sensorimotor.book_pages import rerun_command
 from sensorimotor.cache import CACHE_ENV, atomic_path
 from sensorimotor.chapters import (
+    METADATA_KEY,
     Chapter,
     PipelineError,
     discover_chapters,
@@ -52,14 +53,13 @@ from sensorimotor.chapters import (
     get_chapter,
     read_report_metadata,
 )  # fmt: skip
-from sensorimotor.claims import CLAIMS_METADATA_KEY
 from sensorimotor.profiles import PROFILE_NAMES, RESERVED_KNOBS, ConfigError, load_chapter_module
 from sensorimotor.provenance import PROVENANCE_METADATA_KEY
 from sensorimotor.readme_sections import write_readme
 from sensorimotor.report_cells import fill_glance, fill_provenance, today
 from sensorimotor.rule_freshness import claim_problems
+from sensorimotor.verdict_display import CLAIMS_METADATA_KEY
 
-METADATA_KEY = CLAIMS_METADATA_KEY
 REPORTED_PACKAGES = (
     "sensorimotor", "torch", "torchvision", "numpy", "pybullet", "scikit-learn",
     "matplotlib", "seaborn", "papermill", "jupytext",
@@ -174,11 +174,11 @@ def package_versions() -> dict[str, str | None]:
 
 
 def collect_claims(notebook: Any) -> list[dict[str, Any]]:
-    """Claims that ``sensorimotor.claims.show_claims`` attached to output metadata, in order."""
+    """Claims that ``sensorimotor.verdict_display.show_claims`` attached to output metadata, in order."""
     claims: list[dict[str, Any]] = []
     for cell in notebook.cells:
         for output in cell.get("outputs", []):
-            block = output.get("metadata", {}).get(METADATA_KEY, {})
+            block = output.get("metadata", {}).get(CLAIMS_METADATA_KEY, {})
             claims.extend(block.get("claims", []))
     ids = [c["id"] for c in claims]
     if len(ids) != len(set(ids)):

@@ -22,7 +22,7 @@ from typing import Any
 
 from sensorimotor.book_rows import real, scale_position, shorten, unit_values
 from sensorimotor.cache import atomic_path
-from sensorimotor.claims import VERDICT_COLOURS  # one palette for chapters, summary and picture
+from sensorimotor.verdicts import COLOURS as VERDICT_COLOURS  # one palette for chapters, summary and picture
 
 KINDS = ("result", "consistency")
 REQUIRED_KEYS = ("chapter", "id", "paper", "ours", "verdict", "kind")

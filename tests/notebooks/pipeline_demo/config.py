@@ -2,16 +2,16 @@
 
 from dataclasses import dataclass
 
-from sensorimotor.claims import AtLeast, AtMost, Rule
 from sensorimotor.jobs import Job
 from sensorimotor.profiles import ChapterConfig, Profiles
+from sensorimotor.verdicts import Bar, Effect, Prerequisite, Rule
 
 
 @dataclass(frozen=True)
 class DemoConfig(ChapterConfig):
     n_samples: int = 2000
     n_seeds: int = 3  # samples drawn for the seed-spread claim
-    noise_sd: float = 1.0  # the standard deviation the instrument check must see (0 -> the check fails)
+    noise_sd: float = 1.0  # the standard deviation the prerequisite must see (0 -> the check fails)
     fail_on_purpose: bool = False  # lets tests check that a failed run leaves the old report alone
     train_steps: int = 20  # Adam steps of the demo's one training job (a tiny MLP)
     n_models: int = 1  # training jobs, one tiny MLP each
@@ -19,12 +19,15 @@ class DemoConfig(ChapterConfig):
 
 PROFILES = Profiles(smoke=DemoConfig(n_samples=200), default=DemoConfig(), paper=DemoConfig(n_samples=100_000))
 
-# --- claim rules, fixed before running --------------------------------------------------------------
-MEAN_ERROR = AtMost(0.1, partly=0.2)
-# The mean over seeds is near 0, judged against its spread; the instrument check: the sample has the
-# spread it should (a sample of constants could not show a mean error at all).
-SEED_MEAN = Rule(AtMost(0.1), checks={"sample sd near 1": AtLeast(0.8)}, min_seeds=3)
-SAMPLE_SIZE = Rule(AtLeast(1), kind="consistency")  # true by construction
+# --- claim rules, fixed before running and registered in rules.lock ---------------------------------
+# The prerequisite of the shift claim: each seed's sample has the spread it should (a sample of
+# constants shows any shift exactly, which proves nothing about a noisy estimate).
+SPREAD = Prerequisite(Bar(0.8), reference="an independent standard normal sample")
+RULES = {
+    "demo-1": Rule(Effect(null=0.0, paper=1.0, unit="exact", null_text="a constant sample")),
+    "demo-2": Rule(Effect(null=0.0, paper=1.0, null_text="no shift"), checks={"sample sd near 1": SPREAD}),
+    "demo-3": Rule(Effect(null=0.0, paper=1.0, unit="exact", null_text="an empty sample"), kind="consistency"),
+}
 
 
 def demo_config(profile: str = "default", **overrides) -> DemoConfig:
