@@ -28,7 +28,7 @@ class DMBNConfig(ChapterConfig):
     image_size: int = 32  # resolution the networks see (area-averaged from the view window of the render)
     # the square window of the head camera's frame the networks see: (top, left, side) as fractions. The hand
     # and the object fill the frame: three times the between-interaction image signal of the second pass's
-    # lower-centre window (VIEW_CANDIDATES below), and the view the issue-34 pilot chose (README, "Pilot")
+    # lower-centre window (VIEW_CANDIDATES below), and the view the issue-34 pilot chose (README, "Pilot for the third pass")
     view_window: tuple[float, float, float] = (0.2, 0.3, 0.4)
     n_steps: int = 30  # time steps recorded per interaction
     test_fraction: float = 0.2  # paper: 80 % train, 20 % test
@@ -42,7 +42,7 @@ class DMBNConfig(ChapterConfig):
     joint_loss_weight: float = 1.0  # Eq. 5 weighs modalities equally (the notebook used 0.01)
     # --- DMBN training (Appendix C) ---------------------------------------------------------------
     # batch 8 x 15000 steps (120,000 interactions seen: past the paper's 75k of Fig. 7): three times the
-    # second pass's 5000 lifted image and joint ratios in both views of the issue-34 pilot (README, "Pilot")
+    # second pass's 5000 lifted image and joint ratios in both views of the issue-34 pilot (README, "Pilot for the third pass")
     train_steps: int = 15000
     batch_size: int = 8
     targets_per_sample: int = 2  # image targets per interaction and step (paper: 1)
@@ -165,7 +165,8 @@ def dmbn_config(profile: str = "default", **overrides) -> DMBNConfig:
 
 # --- views measured for issue 34 (no training) -------------------------------------------------------
 # Between-interaction image signal at 32 px (mean-trajectory image MSE; share of pixel-steps whose sd over
-# interactions exceeds 0.1) on 24 fresh interactions of the chapter's simulator per view (pending/README.md);
+# interactions exceeds 0.1) on 24 fresh interactions of the chapter's simulator per view (README, "Pilot for
+# the third pass");
 # the authors' data: 0.0128 and 37 %. Windows of the ego camera's 128 px render, (top, left, side):
 VIEW_CANDIDATES = {
     "current": (0.25, 0.125, 0.75),  # 0.0013, 8 %
