@@ -15,9 +15,17 @@ are printed); ``--haptic-scenes p`` trains the M = 2 model with a fraction p of 
 showing their grasps only, in context and targets alike (a departure from the paper, whose Fig. 3 models
 see both modalities in every scene), so that those scenes' latents must come from grasps.
 
+Can a per-modality ELBO open the grasp path (issue 30)? ``--modality-elbo w`` adds to each training step's
+joint ELBO, for each modality m, w times the ELBO of the batch's scenes that have targets of m with the
+context and the targets restricted to m (the authors' ``--add-mod`` of ``main_multimodal.py``, off in their
+scripts; w = 1 there): the latent that explains a scene's grasps must then come from its grasps alone. The
+APoE product keeps every modality's expert (``product="all"``, as in the authors' code); the others see
+their learned empty representation. The evaluations do not change (they score the joint model).
+
     OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --factor 3 --every 1700
     OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --haptic-only --factor 10 --every 4250
     OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --haptic-scenes 0.5 --factor 4 --every 3400
+    OMP_NUM_THREADS=1 python benchmarks/pilot_gmn_longer_training.py apoe --modality-elbo 1 --factor 1 --every 850
 
 Measured (one thread each, 2026-11-30): see replications/gmn/README.md, "Sixth pass" and "Seventh pass".
 """
@@ -33,7 +41,7 @@ import torch
 from pilot_gmn_grasp_reader import scenes
 
 from sensorimotor.gmn import evaluation as gmn_eval
-from sensorimotor.gmn.model import GMN, GMNArch
+from sensorimotor.gmn.model import GMN, GMNArch, Observations
 from sensorimotor.gmn.scenes import modality_split
 from sensorimotor.gmn.training import train_gmn
 from sensorimotor.pipeline import load_chapter_module
@@ -48,6 +56,43 @@ MEASURES = {  # name: (target, context pairs, source modality or None for the ta
 }
 
 
+class ModalityELBOGMN(GMN):
+    """A GMN whose training ELBO adds ``modality_weight`` x one ELBO per modality from that modality alone."""
+
+    modality_weight: float = 0.0
+
+    def elbo(
+        self, context: Observations | None, target: Observations, n_scenes: int, sigma: float = 0.1,
+        generator: torch.Generator | None = None,
+    ) -> dict[str, torch.Tensor]:  # fmt: skip
+        out = super().elbo(context, target, n_scenes, sigma=sigma, generator=generator)
+        if not (self.training and self.modality_weight):
+            return out
+        context = dict(context or {})
+        extra = out["loss"].new_zeros(())
+        for name in self.names:
+            if name not in target or not len(target[name][0]):
+                continue
+            keep = torch.unique(target[name][2])  # the scenes with targets of this modality (the authors' choice)
+            ctx = {name: restrict(context[name], keep, n_scenes)} if name in context else {}
+            tgt = {name: restrict(target[name], keep, n_scenes)}
+            mod = super().elbo(ctx, tgt, len(keep), sigma=sigma, generator=generator)
+            extra = extra + mod["loss"]
+            out[f"modality_loss/{name}"] = mod["loss"].detach()
+        out["loss"] = out["loss"] + self.modality_weight * extra
+        return out
+
+
+def restrict(pairs: tuple, keep: torch.Tensor, n_scenes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The (sense, query, scene) pairs of the scenes ``keep`` (sorted), their scenes renumbered 0..len(keep)-1."""
+    sense, query, scene = pairs
+    index = torch.full((n_scenes,), -1, dtype=torch.long, device=scene.device)
+    index[keep] = torch.arange(len(keep), device=scene.device)
+    new = index[scene.long()]
+    sel = new >= 0
+    return sense[sel], query[sel], new[sel]
+
+
 def main() -> None:
     p = argparse.ArgumentParser()
     p.add_argument("scheme", choices=("baseline", "poe", "apoe"))
@@ -59,6 +104,8 @@ def main() -> None:
     p.add_argument("--haptic-only", action="store_true", help="train a GMN with the haptic modality alone")
     p.add_argument("--haptic-scenes", type=float, default=0.0,
                    help="fraction of training scenes that show their grasps only (context and targets)")
+    p.add_argument("--modality-elbo", type=float, default=0.0,
+                   help="weight of the per-modality ELBO terms (each modality's context and targets alone; 0: off)")
     args = p.parse_args()
     if not (np.isfinite(args.factor) and args.factor > 0) or args.every < 1 or args.scenes < 2:
         raise SystemExit(f"need --factor > 0, --every >= 1, --scenes >= 2; got {args.factor}, {args.every}, {args.scenes}")
@@ -66,6 +113,10 @@ def main() -> None:
         raise SystemExit(f"--haptic-scenes must be a fraction in [0, 1), got {args.haptic_scenes}")
     if args.haptic_only and args.haptic_scenes:
         raise SystemExit("--haptic-only and --haptic-scenes exclude each other (a haptic-only model has no images to hide)")
+    if not (np.isfinite(args.modality_elbo) and args.modality_elbo >= 0):
+        raise SystemExit(f"--modality-elbo must be a weight >= 0, got {args.modality_elbo}")
+    if args.haptic_only and args.modality_elbo:
+        raise SystemExit("--modality-elbo needs two modalities (with --haptic-only it would repeat the joint ELBO)")
     if args.seed is not None and args.seed < 0:
         raise SystemExit(f"--seed must be >= 0, got {args.seed}")
     torch.set_num_threads(1)
@@ -109,8 +160,11 @@ def main() -> None:
 
     torch.manual_seed(seed)
     grid = (cfg.image_size // 4, cfg.image_size // 4)  # the M = 2 models' latent grid, also without images
-    model = GMN(mods, GMNArch(**{**cfg.arch_dict(), "default_grid": grid}), args.scheme)
+    model = ModalityELBOGMN(mods, GMNArch(**{**cfg.arch_dict(), "default_grid": grid}), args.scheme)
+    model.modality_weight = args.modality_elbo
     variant = "haptic only" if args.haptic_only else f"{args.haptic_scenes:g} of scenes grasps only" if args.haptic_scenes else "M = 2"
+    if args.modality_elbo:
+        variant += f", per-modality ELBO x {args.modality_elbo:g}"
     print(f"{args.profile} {args.scheme} ({variant}), seed {seed}: {steps} steps ({args.factor:g} x {cfg.train_steps})", flush=True)
     train_gmn(model, train, mods, spec, scene_modalities=haptic_scenes, progress=False, evaluate=measure,
               eval_every=args.every)  # fmt: skip
