@@ -22,7 +22,7 @@ from sensorimotor.book_rows import (
     cause_groups,
     chapter_rows,
     claim_cause,
-    is_schema2,
+    require_schema2,
     unit_name,
     unit_values,
 )
@@ -57,14 +57,6 @@ def tally(rows: list[Mapping[str, Any]]) -> dict[str, int]:
     """Counts of each verdict over the *result* claims (consistency checks are not results)."""
     results = [r for r in rows if r.get("kind", "result") == "result"]
     return {v: sum(r["verdict"] == v for r in results) for v in VERDICTS}
-
-
-def format_value(value: Any, spread: float | None = None) -> str:
-    """A value to 3 significant digits (:func:`~sensorimotor.verdicts.format_number`), with ± spread when given."""
-    text = format_number(value)
-    if spread is not None and isinstance(value, (int, float)) and not isinstance(value, bool):
-        text += f" ± {spread:.2g}"
-    return text
 
 
 def _verdict_span(verdict: str) -> str:
@@ -107,12 +99,12 @@ def _link(row: Mapping[str, Any]) -> str:
 
 
 def _ours_cell(row: Mapping[str, Any]) -> str:
-    text = html.escape(format_value(row["ours"], None if is_schema2(row) else row.get("spread")))
-    interval = row.get("interval") if is_schema2(row) else None
+    text = html.escape(format_number(row["ours"]))
+    interval = row.get("interval")
     if interval and len(interval) == 2:
         level = f"{float(row['level']):.0%} " if row.get("level") is not None else ""
         text += (
-            f"<br><small>{level}interval {format_value(interval[0])} to {format_value(interval[1])}</small>"
+            f"<br><small>{level}interval {format_number(interval[0])} to {format_number(interval[1])}</small>"
         )
     n = len(unit_values(row))
     if n > 1:
@@ -122,11 +114,10 @@ def _ours_cell(row: Mapping[str, Any]) -> str:
 
 def _criterion_cell(row: Mapping[str, Any]) -> str:
     text = html.escape(str(row.get("criterion") or "—"))
-    if is_schema2(row):
-        marks = [f"{name} {format_value(row.get(key))}" for name, key in (("null", "null"), ("smallest effect", "smallest_effect"))
-                 if row.get(key) is not None]  # fmt: skip
-        if marks:
-            text += "<br><small>" + html.escape("; ".join(marks)) + "</small>"
+    named = (("null", "null"), ("smallest effect", "smallest_effect"))
+    marks = [f"{name} {format_number(row[key])}" for name, key in named if row.get(key) is not None]
+    if marks:
+        text += "<br><small>" + html.escape("; ".join(marks)) + "</small>"
     return text
 
 
@@ -151,14 +142,16 @@ def _verdict_cell(row: Mapping[str, Any]) -> str:
 
 
 def claims_table(rows: list[dict[str, Any]]) -> str:
-    """An HTML table that wraps inside the book's column: claim, criterion, paper, ours, verdict and cause."""
+    """An HTML table that wraps inside the book's column: claim, criterion, paper, ours, verdict and cause.
+
+    Every row must be a schema-2 claim (:func:`~sensorimotor.book_rows.require_schema2`)."""
     head = ["claim", "criterion", "paper", "ours", "verdict"]
     widths = ["31%", "16%", "17%", "14%", "22%"]
     out = ['<table class="sensorimotor-summary">',
            "<colgroup>" + "".join(f'<col style="width:{w}">' for w in widths) + "</colgroup>",
            "<thead><tr>" + "".join(f"<th>{h}</th>" for h in head) + "</tr></thead><tbody>"]  # fmt: skip
-    for row in rows:
-        cells = [_claim_cell(row), _criterion_cell(row), html.escape(format_value(row["paper"])), _ours_cell(row),
+    for row in require_schema2(rows):
+        cells = [_claim_cell(row), _criterion_cell(row), html.escape(format_number(row["paper"])), _ours_cell(row),
                  _verdict_cell(row)]  # fmt: skip
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
     out.append("</tbody></table>")
@@ -173,7 +166,7 @@ def _id_list(rows: list[Mapping[str, Any]]) -> str:
 
 def causes_section(results: list[dict[str, Any]]) -> list[str]:
     """Why claims are inconclusive, one paragraph per cause, with what would settle it."""
-    groups = cause_groups(results)
+    groups = cause_groups(require_schema2(results))
     if not groups:
         return []
     total = sum(len(g.rows) for g in groups)
@@ -183,8 +176,7 @@ def causes_section(results: list[dict[str, Any]]) -> list[str]:
              "by the first check it failed):", ""]  # fmt: skip
     for group in groups:
         n = len(group.rows)
-        measured = f" (this run: {', '.join(group.measured)})" if group.measured else ""
-        lines.append(f"- **{n} claim{'s' if n != 1 else ''}: {group.cause}.** Settled by {group.settle}{measured}. "
+        lines.append(f"- **{n} claim{'s' if n != 1 else ''}: {group.cause}.** Settled by {group.settle}. "
                      f"Claims: {_id_list(group.rows)}.")  # fmt: skip
     return [*lines, ""]
 

@@ -1,12 +1,11 @@
-"""Claim rows as the book's generated pages read them: from the reports, in either row schema.
+"""Claim rows as the book's generated pages read them: the reports' schema-2 claims.
 
-A report stores one dict per claim. Rows written before the replication scale (no ``"schema"`` key)
-carry ``per_seed`` as ``{"0": value, ...}`` and explain an *inconclusive* verdict by ``failed_checks``,
-strings ``"<check name>: <value> (needs <bar>)"`` or ``"seeds: n measured, m needed"``. Rows with
-``"schema": 2`` also declare ``null`` (what a trivial answer scores), ``smallest_effect``,
-``paper_effect``, an ``interval`` at ``level``, the values ``per_unit`` and, when it is not reproduced,
-a one-line ``cause``. This module turns both into what the pages show: one short cause per claim,
-the causes grouped, and positions on the replication scale (0 = null, 1 = the paper's effect).
+A report stores one dict per claim, as :meth:`sensorimotor.verdicts.Claim.to_dict` writes it
+(``"schema": 2``): ``null`` (what a trivial answer scores), ``smallest_effect``, ``paper_effect``, an
+``interval`` at ``level``, the values ``per_unit`` and, when it is not reproduced, a one-line ``cause``.
+A row of any other schema is refused by :func:`require_schema2`. This module turns the rows into what
+the pages show: one short cause per claim, the causes grouped, and positions on the replication scale
+(0 = null, 1 = the smallest effect that counts as the paper's).
 """
 
 from __future__ import annotations
@@ -14,15 +13,13 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
-import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.verdicts import SCHEMA  # the claim schema the pages read, and the only one
+
 CAUSE_CHARS = 72  # a cause fits one line of the summary's verdict column at the book's width
-_FAILED = re.compile(r"^(?P<name>.*): (?P<value>[^:]+?) \(needs (?P<needs>.*)\)$")
-_SEEDS = re.compile(r"^seeds: (?P<n>\d+) measured, (?P<needed>\d+) needed$")
-_PAREN = re.compile(r"\s*\([^()]*\)")
 
 
 def chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]]:
@@ -35,11 +32,20 @@ def chapter_rows(root: Path) -> tuple[dict[str, list[dict[str, Any]]], list[str]
         if not chapter.report.exists():
             missing.append(chapter.name)
             continue
-        meta = read_report_metadata(chapter.report)
-        # reports made before the verdict rules lack some fields: they read as single-seed results
-        defaults = {"kind": "result", "per_seed": None, "spread": None, "failed_checks": [], "section": None}
-        rows[chapter.name] = [{**defaults, **row, "chapter": chapter.name} for row in meta.get("claims", [])]
+        claims = read_report_metadata(chapter.report).get("claims", [])
+        rows[chapter.name] = [{**row, "chapter": chapter.name} for row in require_schema2(claims)]
     return rows, missing
+
+
+def require_schema2(rows: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+    """``rows`` as a list, once each is known to be a schema-2 claim; else a :class:`ValueError` naming it."""
+    rows = list(rows)
+    for row in rows:
+        if not isinstance(row, Mapping) or row.get("schema") != SCHEMA:
+            claim = row.get("id", "?") if isinstance(row, Mapping) else row
+            raise ValueError(f"claim {claim!r} is not a schema-{SCHEMA} claim (sensorimotor.verdicts): "
+                             "rerun its chapter")  # fmt: skip
+    return rows
 
 
 def real(value: Any) -> float | None:
@@ -52,14 +58,9 @@ def real(value: Any) -> float | None:
     return x if math.isfinite(x) else None
 
 
-def is_schema2(row: Mapping[str, Any]) -> bool:
-    """Whether ``row`` is on the replication scale (declares ``"schema": 2``)."""
-    return row.get("schema") == 2
-
-
 def unit_values(row: Mapping[str, Any]) -> list[Any]:
-    """The values of every seed, case or repeat: ``per_unit`` (schema 2) or ``per_seed``, dict or list."""
-    values = row.get("per_unit") if is_schema2(row) else row.get("per_seed")
+    """The values of every seed, case or repeat: a row's ``per_unit``, dict or list (none when not measured)."""
+    values = row.get("per_unit")
     if values is None:
         return []
     if isinstance(values, Mapping):
@@ -70,8 +71,8 @@ def unit_values(row: Mapping[str, Any]) -> list[Any]:
 
 
 def unit_name(row: Mapping[str, Any]) -> str:
-    """What one value of ``unit_values`` is: ``"seeds"`` unless a schema-2 row says otherwise."""
-    return str(row.get("unit") or "seeds") if is_schema2(row) else "seeds"
+    """What one value of ``unit_values`` is: the row's ``unit``, ``"seeds"`` when it names none."""
+    return str(row.get("unit") or "seeds")
 
 
 def shorten(text: str, limit: int = CAUSE_CHARS) -> str:
@@ -83,46 +84,9 @@ def shorten(text: str, limit: int = CAUSE_CHARS) -> str:
     return cut + "…"
 
 
-@dataclasses.dataclass(frozen=True)
-class FailedCheck:
-    """One failed instrument check, parsed from a stored ``failed_checks`` string."""
-
-    name: str
-    value: str
-    needs: str
-
-    @property
-    def family(self) -> str:
-        """The check's name without parenthesised qualifiers: what groups like checks together."""
-        return " ".join(_PAREN.sub("", self.name).split()) or self.name
-
-
-def parse_failed(text: str) -> FailedCheck:
-    """``"name: value (needs bar)"`` -> its parts; ``"seeds: 1 measured, 3 needed"`` -> name ``seeds``."""
-    seeds = _SEEDS.match(text)
-    if seeds:
-        return FailedCheck("seeds", seeds["n"], seeds["needed"])
-    match = _FAILED.match(text)
-    if match:
-        return FailedCheck(match["name"], match["value"], match["needs"])
-    return FailedCheck(text, "", "")
-
-
 def claim_cause(row: Mapping[str, Any]) -> str | None:
-    """One short line saying why a claim is not simply reproduced, or None when there is nothing to say.
-
-    A schema-2 row states its ``cause``; an older row's first failed check gives it.
-    """
-    if row.get("cause"):
-        return shorten(str(row["cause"]))
-    failed = [parse_failed(f) for f in row.get("failed_checks") or []]
-    if not failed:
-        return None
-    first = failed[0]
-    if first.name == "seeds":
-        return f"too few seeds: {first.value} measured, {first.needs} needed"
-    more = f" (+{len(failed) - 1} more)" if len(failed) > 1 else ""
-    return shorten(f"instrument check failed: {first.family}", CAUSE_CHARS - len(more)) + more
+    """The row's ``cause`` shortened to one line, or None when it states none."""
+    return shorten(str(row["cause"])) if row.get("cause") else None
 
 
 @dataclasses.dataclass
@@ -132,31 +96,20 @@ class CauseGroup:
     cause: str
     settle: str
     rows: list[Mapping[str, Any]] = dataclasses.field(default_factory=list)
-    measured: list[str] = dataclasses.field(default_factory=list)
 
 
-def _group_key(row: Mapping[str, Any]) -> tuple[str, str, str | None]:
-    """(cause in words, what would settle it, the measured value) for one inconclusive claim."""
-    if is_schema2(row) and row.get("cause"):
-        cause = str(row["cause"])
-        if cause.startswith(("apparatus failed", "prerequisite failed", "check defective")):
-            settle = "a run in which that check passes (a longer or larger training run, or a mended instrument)"
-        elif row.get("needed_n"):
-            settle = f"about {row['needed_n']} {unit_name(row)} (this run: {len(unit_values(row))})"
-        else:
-            settle = "a run with enough " + unit_name(row)
-        return cause, settle, None
-    failed = [parse_failed(f) for f in row.get("failed_checks") or []]
-    if not failed:
-        return "no cause recorded", "a rerun that records its instrument checks", None
-    first = failed[0]
-    if first.name == "seeds":
-        return "too few seeds measured", f"a run of {first.needs} seeds or more", first.value
-    return (
-        f"instrument check “{first.family}” failed",
-        f"a run in which this check reaches {first.needs}",
-        first.value,
-    )
+def _group_key(row: Mapping[str, Any]) -> tuple[str, str]:
+    """(cause in words, what would settle it) for one inconclusive claim."""
+    cause = str(row.get("cause") or "")
+    if not cause:
+        return "no cause recorded", "a rerun of its chapter"
+    if cause.startswith(("apparatus failed", "prerequisite failed", "check defective")):
+        return cause, (
+            "a run in which that check passes (a longer or larger training run, or a mended instrument)"
+        )
+    if row.get("needed_n"):
+        return cause, f"about {row['needed_n']} {unit_name(row)} (this run: {len(unit_values(row))})"
+    return cause, "a run with enough " + unit_name(row)
 
 
 def cause_groups(rows: list[Mapping[str, Any]]) -> list[CauseGroup]:
@@ -165,19 +118,15 @@ def cause_groups(rows: list[Mapping[str, Any]]) -> list[CauseGroup]:
     for row in rows:
         if row.get("verdict") != "inconclusive" or row.get("kind", "result") != "result":
             continue
-        cause, settle, measured = _group_key(row)
-        group = groups.setdefault(cause, CauseGroup(cause, settle))
-        group.rows.append(row)
-        if measured is not None and measured not in group.measured:
-            group.measured.append(measured)
+        cause, settle = _group_key(row)
+        groups.setdefault(cause, CauseGroup(cause, settle)).rows.append(row)
     return sorted(groups.values(), key=lambda g: -len(g.rows))
 
 
 def scale_position(row: Mapping[str, Any], value: Any) -> float | None:
     """``(value - null) / (smallest_effect - null)`` of a schema-2 row: 0 = the null, 1 = the smallest effect
-    that counts as the paper's (every schema-2 rule declares both, also where the paper gives no number)."""
-    if not is_schema2(row):
-        return None
+    that counts as the paper's (every schema-2 rule declares both, also where the paper gives no number).
+    None when ``value`` is not a finite number (a claim not measured)."""
     null, smallest, x = real(row.get("null")), real(row.get("smallest_effect")), real(value)
     if null is None or smallest is None or x is None or smallest == null:
         return None
@@ -185,9 +134,9 @@ def scale_position(row: Mapping[str, Any], value: Any) -> float | None:
 
 
 def budget_text(row: Mapping[str, Any]) -> str | None:
-    """``"budget: 3 of the paper's 10 seeds (30%)"`` for a schema-2 row that records one."""
+    """``"budget: 3 of the paper's 10 seeds (30%)"`` for a row that records one."""
     budget = row.get("budget")
-    if not is_schema2(row) or not isinstance(budget, Mapping):
+    if not isinstance(budget, Mapping):
         return None
     fraction = real(budget.get("fraction"))
     share = f" ({fraction:.0%})" if fraction is not None else ""
@@ -198,9 +147,9 @@ def budget_text(row: Mapping[str, Any]) -> str | None:
 
 
 def amendment_lines(row: Mapping[str, Any]) -> list[str]:
-    """The summary's note on a schema-2 row's rule history: its last amendment, with the verdict under the
+    """The summary's note on a row's rule history: its last amendment, with the verdict under the
     rule it replaced, and how many came before (the chapter's verdict box lists them all)."""
-    amended = (row.get("amendments") or []) if is_schema2(row) else []
+    amended = row.get("amendments") or []
     if not amended:
         return []
     a = amended[-1]

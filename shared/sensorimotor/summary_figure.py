@@ -3,14 +3,13 @@
 :func:`plot_claims_overview` takes claim dicts (as stored in the reports' metadata, plus ``chapter``)
 and saves a PNG sized for a 700 px book column; :func:`claims_to_plot` is the data behind it.
 
-Rows on the replication scale (``"schema": 2``, see :mod:`sensorimotor.book_rows`) share one axis,
-``(value - null) / (smallest_effect - null)``: 0 is what a trivial answer scores, 1 the smallest effect
-that counts as the paper's, so position and verdict colour tell the same story (reproduced: the interval
-clear of 0 and the estimate at 1 or beyond). Each shows its estimate, its interval, every
-seed/case/repeat as a dot and, where the paper gives a number, a tick at the paper's effect. Older rows declare no
-null: they sit in a second panel, *not yet on the replication scale*, at ``ours / paper`` on a log
-axis (1 = the paper's value) with their seeds as dots, and those whose paper value is not a number of
-the same sign in a narrow column beside it. Consistency checks (true by construction) are left out.
+Every row is a schema-2 claim (``"schema": 2``, see :mod:`sensorimotor.book_rows`; any other is refused)
+and all share one axis, ``(value - null) / (smallest_effect - null)``: 0 is what a trivial answer scores,
+1 the smallest effect that counts as the paper's, so position and verdict colour tell the same story
+(reproduced: the interval clear of 0 and the estimate at 1 or beyond). Each shows its estimate, its
+interval, every seed/case/repeat as a dot and, where the paper gives a number, a tick at the paper's
+effect; a claim not measured keeps its row, marked "not measured". Consistency checks (true by
+construction) are left out.
 """
 
 from __future__ import annotations
@@ -20,47 +19,27 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sensorimotor.book_rows import real, scale_position, shorten, unit_values
+from sensorimotor.book_rows import require_schema2, scale_position, shorten, unit_values
 from sensorimotor.cache import atomic_path
 from sensorimotor.verdicts import COLOURS as VERDICT_COLOURS  # one palette for chapters, summary and picture
 
 KINDS = ("result", "consistency")
 REQUIRED_KEYS = ("chapter", "id", "paper", "ours", "verdict", "kind")
-PANELS = ("scale", "ratio", "list")  # replication scale; ours / paper; no numeric position
 
-RATIO_MIN, RATIO_MAX = 1e-2, 1e2  # ratios outside are drawn at the edge with an arrow marker
-SCALE_MIN, SCALE_MAX = -1.0, 2.0  # replication-scale positions outside likewise
+SCALE_MIN, SCALE_MAX = -1.0, 2.0  # positions outside are drawn at the edge with an arrow marker
 FIG_WIDTH_IN = 7.0
 DPI = 150
 FONT_PT = 9
 LABEL_CHARS = 40
 ROW_IN = 0.22
-TITLES = {
-    "scale": "Replication scale ({n} claims): 0 = a trivial answer, 1 = the smallest effect that counts",
-    "ratio": "Not yet on the replication scale ({n} claims, no null declared): ours / the paper's value",
-}
-LABEL_IN, GAP_IN, LIST_IN, RIGHT_IN = 3.0, 0.16, 0.5, 0.15
-
-
-def ratio(ours: Any, paper: Any) -> float | None:
-    """``ours / paper`` when both are finite numbers of the same sign and ``paper != 0``, else None.
-
-    ``ours == 0`` gives 0 (drawn clipped at the left edge): a measured zero against a non-zero paper
-    value is a number worth placing, not a missing one.
-    """
-    p, o = real(paper), real(ours)
-    if p is None or o is None or p == 0:
-        return None
-    if o == 0:
-        return 0.0
-    if (o > 0) != (p > 0):
-        return None
-    return o / p
+TITLE = "Replication scale ({n} claims): 0 = a trivial answer, 1 = the smallest effect that counts"
+LABEL_IN, RIGHT_IN = 3.0, 0.15
 
 
 def _validate(row: Mapping[str, Any], index: int) -> None:
     if not isinstance(row, Mapping):
         raise ValueError(f"claim row {index} is a {type(row).__name__}, not a dict")
+    require_schema2([row])
     missing = [k for k in REQUIRED_KEYS if k not in row]
     if missing:
         raise ValueError(f"claim row {index} ({row.get('id', '?')!r}) lacks {', '.join(missing)}")
@@ -72,12 +51,11 @@ def _validate(row: Mapping[str, Any], index: int) -> None:
         raise ValueError(
             f"claim {row['id']!r} has unknown kind {row['kind']!r}; expected one of {', '.join(KINDS)}"
         )
-    for key in ("per_seed", "per_unit"):
-        values = row.get(key)
-        if values is not None and (isinstance(values, (str, bytes)) or not isinstance(values, Iterable)):
-            raise ValueError(
-                f"claim {row['id']!r}: {key} must be a dict or list of values or None, got {values!r}"
-            )
+    values = row.get("per_unit")
+    if values is not None and (isinstance(values, (str, bytes)) or not isinstance(values, Iterable)):
+        raise ValueError(
+            f"claim {row['id']!r}: per_unit must be a dict or list of values or None, got {values!r}"
+        )
 
 
 def _clipped(x: float | None, low: float, high: float) -> int:
@@ -90,34 +68,27 @@ def _label(row: Mapping[str, Any]) -> str:
 
 
 def _point(row: Mapping[str, Any]) -> dict[str, Any]:
-    """Where one result claim is drawn: its panel, position, interval and unit positions."""
-    point: dict[str, Any] = {"panel": "list", "x": None, "interval": None, "units": [], "paper": None}
+    """Where one result claim is drawn on the replication scale: position, interval and unit positions.
+
+    ``x`` is None for a claim not measured (no estimate)."""
     x = scale_position(row, row["ours"])
-    if x is not None:
-        interval = row.get("interval") or [None, None]
-        ends = [scale_position(row, v) for v in interval[:2]] if len(interval) >= 2 else [None, None]
-        units = [scale_position(row, v) for v in unit_values(row)]
-        point.update(panel="scale", x=x, units=[u for u in units if u is not None],
-                     interval=tuple(ends) if None not in ends else None,
-                     paper=scale_position(row, row.get("paper_effect")))  # fmt: skip
-        point["clipped"] = _clipped(x, SCALE_MIN, SCALE_MAX)
-        return point
-    r = ratio(row["ours"], row["paper"])
-    if r is not None:
-        units = [ratio(v, row["paper"]) for v in unit_values(row)]
-        point.update(panel="ratio", x=r, units=[u for u in units if u is not None])
-    point["clipped"] = _clipped(r, RATIO_MIN, RATIO_MAX)
-    return point
+    interval = row.get("interval") or [None, None]
+    ends = [scale_position(row, v) for v in interval[:2]] if len(interval) >= 2 else [None, None]
+    units = [scale_position(row, v) for v in unit_values(row)]
+    return {"x": x, "units": [u for u in units if u is not None],
+            "interval": tuple(ends) if None not in ends else None,
+            "paper": scale_position(row, row.get("paper_effect")),
+            "clipped": _clipped(x, SCALE_MIN, SCALE_MAX)}  # fmt: skip
 
 
 def claims_to_plot(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """The result claims the picture shows, in drawing order (chapters in order of first appearance).
 
-    Every row is checked first (a bad verdict or kind raises :class:`ValueError` naming it). Each
-    returned dict has ``chapter``, ``id``, ``label``, ``verdict``, ``panel`` (``"scale"``: replication
-    scale, ``"ratio"``: ours / paper, ``"list"``: no numeric position), ``x``, ``interval`` (low, high
-    or None), ``units`` (each seed/case/repeat placed on the same axis), ``smallest`` (the smallest
-    effect's position, scale panel only) and ``clipped`` (-1, 0 or +1: beyond the axis or within).
+    Every row is checked first (a row not of schema 2, a bad verdict or kind raises :class:`ValueError`
+    naming it). Each returned dict has ``chapter``, ``id``, ``label``, ``verdict``, ``x`` (the position
+    on the replication scale, None when not measured), ``interval`` (low, high or None), ``units`` (each
+    seed/case/repeat placed on the same axis), ``paper`` (the paper's effect's position or None) and
+    ``clipped`` (-1, 0 or +1: beyond the axis or within).
     """
     for i, row in enumerate(rows):
         _validate(row, i)
@@ -189,19 +160,12 @@ def _panel_height(items: list[dict[str, Any]]) -> float:
 
 
 def _draw(plt: Any, plotted: list[dict[str, Any]]) -> Any:
-    on_scale = [p for p in plotted if p["panel"] == "scale"]
-    off_scale = [p for p in plotted if p["panel"] != "scale"]
-    legend_in, title_in, axis_in, between_in = 0.62, 0.4, 0.5, 0.3
-    panels = [(items, kind) for items, kind in ((on_scale, "scale"), (off_scale, "ratio")) if items]
-    height = legend_in + sum(title_in + _panel_height(items) + axis_in for items, _ in panels)
-    height += between_in * (len(panels) - 1)
+    legend_in, title_in, axis_in = 0.62, 0.4, 0.5
+    panel_in = _panel_height(plotted)
+    height = legend_in + title_in + panel_in + axis_in
     fig = plt.figure(figsize=(FIG_WIDTH_IN, height))
-    top = height - legend_in
-    for items, kind in panels:
-        box = (top - title_in - _panel_height(items), _panel_height(items))
-        _draw_panel(fig, items, kind, box, height)
-        top = box[0] - axis_in - between_in
-    _legend(fig, height, with_scale=bool(on_scale))
+    _draw_panel(fig, plotted, (height - legend_in - title_in - panel_in, panel_in), height)
+    _legend(fig, height)
     return fig
 
 
@@ -210,74 +174,44 @@ def _axes(fig: Any, left_in: float, width_in: float, box: tuple[float, float], h
     return fig.add_axes((left_in / FIG_WIDTH_IN, bottom / height, width_in / FIG_WIDTH_IN, h / height))
 
 
-def _draw_panel(
-    fig: Any, items: list[dict[str, Any]], kind: str, box: tuple[float, float], height: float
-) -> None:
+def _draw_panel(fig: Any, items: list[dict[str, Any]], box: tuple[float, float], height: float) -> None:
     ticks, separators, ys = _layout(items)
     span = ticks[-1][0] + 1.0
-    width = FIG_WIDTH_IN - LABEL_IN - RIGHT_IN
-    axes = []
-    if kind == "ratio":
-        column = _axes(fig, LABEL_IN, LIST_IN, box, height)
-        main = _axes(fig, LABEL_IN + LIST_IN + GAP_IN, width - LIST_IN - GAP_IN, box, height)
-        column.set_xlim(0, 1)
-        column.set_xticks([])
-        column.set_xlabel("paper value\nnot a\nnumber", fontsize=FONT_PT - 2)
-        axes = [column, main]
-        labelled = column
-    else:
-        main = _axes(fig, LABEL_IN, width, box, height)
-        axes = [main]
-        labelled = main
-    for ax in axes:
-        ax.set_ylim(span - 0.4, -0.8)
-        ax.tick_params(axis="y", length=0)
-        for y in separators:
-            ax.axhline(y, color="#9e9e9e", lw=0.6)
-    if kind == "ratio":
-        main.set_yticks([])
-    labelled.set_yticks([t[0] for t in ticks])
-    labelled.set_yticklabels([t[1] for t in ticks])
-    for label, (_, _, heading) in zip(labelled.get_yticklabels(), ticks, strict=True):
+    main = _axes(fig, LABEL_IN, FIG_WIDTH_IN - LABEL_IN - RIGHT_IN, box, height)
+    main.set_ylim(span - 0.4, -0.8)
+    main.tick_params(axis="y", length=0)
+    for y in separators:
+        main.axhline(y, color="#9e9e9e", lw=0.6)
+    main.set_yticks([t[0] for t in ticks])
+    main.set_yticklabels([t[1] for t in ticks])
+    for label, (_, _, heading) in zip(main.get_yticklabels(), ticks, strict=True):
         if heading:
             label.set_fontweight("bold")
-    _decorate(main, kind)
-    title = TITLES[kind].format(n=len(items))
+    _decorate(main)
+    title = TITLE.format(n=len(items))
     fig.text(0.1 / FIG_WIDTH_IN, (box[0] + box[1] + 0.38) / height, title, fontweight="bold", va="top")
     for item, y in zip(items, ys, strict=True):
-        if item["panel"] == "list":
-            colour = VERDICT_COLOURS[item["verdict"]]
-            column.scatter([0.5], [y], s=30, color=colour, edgecolor="black", linewidth=0.4, zorder=3)
-        else:
-            _draw_row(main, item, y, kind)
+        _draw_row(main, item, y)
 
 
-def _decorate(main: Any, kind: str) -> None:
+def _decorate(main: Any) -> None:
     main.grid(axis="x", which="major", color="#eeeeee", lw=0.6, zorder=0)
     ink = "#424242"
-    if kind == "scale":
-        main.set_xlim(SCALE_MIN - 0.1, SCALE_MAX + 0.1)
-        for x, name in ((0.0, "null"), (1.0, "smallest effect")):
-            main.axvline(x, color=ink, lw=0.9, ls="--" if x else ":", zorder=1)
-            main.text(x, -0.8, name, va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
-        main.set_xlabel(
-            f"(value − null) / (smallest effect − null), clipped to [{SCALE_MIN:g}, {SCALE_MAX:g}]"
-        )
-        return
-    main.set_xscale("log")
-    main.set_xlim(RATIO_MIN / 2, RATIO_MAX * 2)
-    main.axvline(1.0, color=ink, lw=0.9, ls="--", zorder=1)
-    main.text(1.0, -0.8, "paper's value", va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
-    main.set_xlabel(f"ours / paper's value (log scale, clipped to {RATIO_MIN:g}–{RATIO_MAX:g})")
+    main.set_xlim(SCALE_MIN - 0.1, SCALE_MAX + 0.1)
+    for x, name in ((0.0, "null"), (1.0, "smallest effect")):
+        main.axvline(x, color=ink, lw=0.9, ls="--" if x else ":", zorder=1)
+        main.text(x, -0.8, name, va="bottom", ha="center", color=ink, fontsize=FONT_PT - 1)
+    main.set_xlabel(f"(value − null) / (smallest effect − null), clipped to [{SCALE_MIN:g}, {SCALE_MAX:g}]")
 
 
-def _draw_row(ax: Any, item: dict[str, Any], y: float, kind: str) -> None:
-    low, high = (SCALE_MIN, SCALE_MAX) if kind == "scale" else (RATIO_MIN, RATIO_MAX)
-
+def _draw_row(ax: Any, item: dict[str, Any], y: float) -> None:
     def clip(x: float) -> float:
-        return min(max(x, low), high)
+        return min(max(x, SCALE_MIN), SCALE_MAX)
 
     colour = VERDICT_COLOURS[item["verdict"]]
+    if item["x"] is None:  # not measured: the row keeps its label, with no position to mark
+        ax.text(SCALE_MIN, y, "not measured", va="center", ha="left", color=colour, fontsize=FONT_PT - 1)
+        return
     units = [clip(u) for u in item["units"]]
     ends = (
         [clip(e) for e in item["interval"]]
@@ -296,7 +230,7 @@ def _draw_row(ax: Any, item: dict[str, Any], y: float, kind: str) -> None:
     )
 
 
-def _legend(fig: Any, height: float, with_scale: bool) -> None:
+def _legend(fig: Any, height: float) -> None:
     from matplotlib.lines import Line2D
 
     def dot(colour: str, label: str, marker: str = "o", size: float = 6) -> Line2D:
@@ -310,11 +244,8 @@ def _legend(fig: Any, height: float, with_scale: bool) -> None:
     marks = [
         Line2D([], [], ls="", marker="o", markersize=2.5, color=grey, label="one seed / case"),
         Line2D([], [], lw=1.8, alpha=0.6, color=grey, label="interval (else range of seeds)"),
+        Line2D([], [], ls="", marker="|", markersize=6, color="#212121", label="paper's effect"),
         dot(grey, "beyond the axis", marker=">"),
     ]
-    if with_scale:
-        marks.insert(
-            2, Line2D([], [], ls="", marker="|", markersize=6, color="#212121", label="paper's effect")
-        )
     fig.legend(handles=marks, loc="upper center", ncol=len(marks), frameon=False,
                bbox_to_anchor=(0.5, 1.0 - 0.27 / height), handletextpad=0.3, columnspacing=1.2)  # fmt: skip
