@@ -42,10 +42,9 @@ GENERATED_NOTE = (
 FIGURE_CAPTION = (
     "Every result claim of the book, grouped by chapter and coloured by verdict: the large marker is our "
     "estimate, small dots are single seeds (or cases, repeats), the bar its interval (else the range of the "
-    "seeds). Claims on the replication scale share one axis, 0 = what a trivial answer scores and 1 = the "
-    "smallest effect that counts as the paper's (a tick marks the paper's own effect where it gives one); the others, not yet on that scale, sit at ours / the paper's value (log scale), or in "
-    "the narrow column where the paper's value is not a number. There, position and colour need not agree: "
-    "the verdict follows the claim's own criterion (summary table)."
+    "seeds). All claims share one axis, 0 = what a trivial answer scores and 1 = the smallest effect that "
+    "counts as the paper's (a tick marks the paper's own effect where it gives one; values beyond the axis "
+    "are clipped to its ends and marked with a triangle)."
 )
 
 
