@@ -147,3 +147,10 @@ def test_stale_temporaries_of_dead_writers_are_removed(tmp_path):
     live.write_bytes(b"being written")
     assert clean_stale_temporaries(tmp_path, force=True) == [stale]
     assert live.exists() and not stale.exists()
+
+
+def test_the_profiles_module_is_in_no_cache_key():
+    """Editing profiles.py (chapter knobs' machinery) retrains nothing: no entry's code hash holds it."""
+    for producer in ("sensorimotor.cache", "sensorimotor.jobs", "sensorimotor.gmn.training", "sensorimotor.dmbn.training"):
+        keyed = closure([producer])
+        assert "sensorimotor.hashing" in keyed and "sensorimotor.profiles" not in keyed, producer

@@ -2,7 +2,8 @@ from dataclasses import dataclass
 
 import pytest
 
-from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles, config_hash
+from sensorimotor.hashing import config_hash
+from sensorimotor.profiles import ChapterConfig, ConfigError, Profiles
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 One subpackage per chapter holds that chapter's own simulators, datasets, models, training,
 evaluation and plots: ``dmbn``, ``gmn``, ``som_ae``, ``mirror_align`` (no chapter imports another).
 Shared by several chapters: the tabletop simulator and its dataset (``sim``), and the tools every
-chapter uses: profiles (``profiles``), claims (``claims``), caching (``cache``), seeding
+chapter uses: profiles (``profiles``), stable hashes (``hashing``), claims (``claims``), caching (``cache``), seeding
 (``seeding``), devices (``devices``), progress bars (``progress``) and the chapter pipeline
 (``pipeline``).
 

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sensorimotor.profiles import config_hash
+from sensorimotor.hashing import config_hash
 from sensorimotor.provenance import PACKAGE, code_hash, module_file
 
 CACHE_ENV = "SENSORIMOTOR_CACHE"

@@ -40,7 +40,7 @@ from sensorimotor.cache import (
     load_arrays,
     load_torch,
 )
-from sensorimotor.profiles import config_hash
+from sensorimotor.hashing import config_hash
 
 EXECUTORS = ("local", "ray")
 SUFFIXES = (".pt", ".npz")

@@ -569,7 +569,7 @@ def _plain(value: Any) -> Any:
 
 def _job_keys(jobs: Sequence[Any]) -> dict[str, str]:
     """Each training job's cache key without the code hash (function and arguments), by name."""
-    from sensorimotor.profiles import config_hash
+    from sensorimotor.hashing import config_hash
 
     return {job.name: f"{job.namespace}/{config_hash(job.key)}{job.suffix}" for job in jobs}
 

@@ -23,17 +23,17 @@ naming the value and what is accepted.
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import importlib.util
-import json
 import math
 import re
 import sys
 import typing
-from collections.abc import Mapping
 from pathlib import Path
 from types import ModuleType
 from typing import Any, Generic, TypeVar
+
+# re-exported for existing callers; cache keys hash with sensorimotor.hashing, so profiles.py is in none
+from sensorimotor.hashing import config_hash as config_hash
 
 PROFILE_NAMES = ("smoke", "default", "paper")
 RESERVED_KNOBS = ("profile", "seed")  # set by the profile name and the seed argument, never as overrides
@@ -188,14 +188,6 @@ def _has_non_finite(value: Any) -> bool:
     if isinstance(value, dict):
         return any(_has_non_finite(v) for v in value.values())
     return False
-
-
-def config_hash(payload: Mapping[str, Any] | ChapterConfig, length: int = 16) -> str:
-    """A stable hash of a config (or part of one) for cache keys."""
-    if isinstance(payload, ChapterConfig):
-        payload = payload.to_dict()
-    text = json.dumps(payload, sort_keys=True, default=repr, separators=(",", ":"))
-    return hashlib.sha256(text.encode()).hexdigest()[:length]
 
 
 def load_chapter_module(config_path: str | Path) -> ModuleType:
