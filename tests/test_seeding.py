@@ -28,3 +28,15 @@ def test_named_streams_are_reproducible_and_independent():
     a = torch.rand(3, generator=torch_generator(1, "x"))
     b = torch.rand(3, generator=torch_generator(1, "x"))
     assert torch.equal(a, b)
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("gmn-train", "gmn-train-z"), ("generation", "generation-z"), ("shape-reader", "shape-reader-init"),
+     ("masks-val-full", "masks-val-missing"), ("tabletop-order", "tabletop-split")],
+)  # fmt: skip
+def test_names_sharing_their_first_eight_bytes_are_different_streams(a, b):
+    assert a.encode()[:8] == b.encode()[:8]  # the prefix the old seeding keyed streams by
+    assert not np.array_equal(rng(0, a).integers(0, 2**62, 4), rng(0, b).integers(0, 2**62, 4))
+    assert np.array_equal(rng(0, a).integers(0, 2**62, 4), rng(0, a).integers(0, 2**62, 4))
+    assert not torch.equal(torch.rand(3, generator=torch_generator(0, a)), torch.rand(3, generator=torch_generator(0, b)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
 
@@ -31,9 +32,19 @@ def seed_everything(seed: int, deterministic_torch: bool = True) -> np.random.Ge
     return np.random.default_rng(seed)
 
 
+def stream_words(name: str) -> list[int]:
+    """Four 32-bit words from the sha256 of the whole UTF-8 ``name``: names that share a prefix differ."""
+    digest = hashlib.sha256(name.encode("utf-8")).digest()
+    return [int.from_bytes(digest[i : i + 4], "little") for i in range(0, 16, 4)]
+
+
 def rng(seed: int, *stream: int | str) -> np.random.Generator:
-    """An independent NumPy generator for ``seed`` and a named stream (e.g. ``rng(0, "data", 3)``)."""
-    words = [seed] + [int.from_bytes(s.encode()[:8].ljust(8, b"\0"), "little") if isinstance(s, str) else s for s in stream]
+    """An independent NumPy generator for ``seed`` and a named stream (e.g. ``rng(0, "data", 3)``).
+
+    Each string part counts in full (see :func:`stream_words`); ints enter as they are."""
+    words = [seed]
+    for part in stream:
+        words += stream_words(part) if isinstance(part, str) else [part]
     return np.random.default_rng(np.random.SeedSequence(words))
 
 
