@@ -369,4 +369,32 @@ def run_jobs(
     return {job.name: results[job.name] for job in jobs}
 
 
-__all__ = ["EXECUTORS", "CacheError", "Job", "JobError", "JobResult", "load_result", "load_results", "run_jobs"]
+def map_jobs(
+    function: str,
+    kwargs_list: Sequence[Mapping[str, Any]],
+    namespace: str,
+    workers: int | None = None,
+    executor: str = "local",
+    suffix: str = ".npz",
+) -> list[Any]:
+    """``function(**kwargs)`` for each of ``kwargs_list``, in order: the parallel parts of one piece of work
+    (chunks of a dataset). With ``workers=1`` and the local executor they run here, one after the other;
+    else as jobs (:func:`run_jobs`), whose cache entries are deleted once loaded (the caller caches the
+    whole). ``function`` must draw only from generators seeded by its arguments, so both ways agree."""
+    workers = _check_workers(workers)
+    if executor == "local" and (workers == 1 or len(kwargs_list) < 2):
+        module, _, name = function.partition(":")
+        call = getattr(importlib.import_module(module), name)
+        return [call(**dict(kwargs)) for kwargs in kwargs_list]
+    jobs = [Job(f"{namespace}-{i}", function, dict(kw), namespace=namespace, suffix=suffix) for i, kw in enumerate(kwargs_list)]
+    run_jobs(jobs, executor=executor, workers=workers)
+    results = []
+    for job in jobs:
+        results.append(load_result(job))
+        job.path().unlink(missing_ok=True)
+    return results
+
+
+__all__ = [
+    "EXECUTORS", "CacheError", "Job", "JobError", "JobResult", "load_result", "load_results", "map_jobs", "run_jobs",
+]  # fmt: skip

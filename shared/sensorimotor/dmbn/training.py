@@ -9,7 +9,6 @@ randomness comes from a torch generator derived from the seed, so a run is repro
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -21,6 +20,7 @@ from torch.nn import functional as F
 from sensorimotor.cache import cache_path, load_torch, save_torch
 from sensorimotor.dmbn.model import DMBN, DMBNSpec, Observations, gaussian_nll, image_stack_for
 from sensorimotor.dmbn.mvae import MASK_SCHEMES, MVAE, apply_masks, mvae_loss
+from sensorimotor.job_calls import run_calls
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng, torch_generator
 
@@ -422,35 +422,13 @@ def cached_training(
     return result
 
 
-_JOBS: Sequence[Callable[[], Any]] = ()
-
-
-def _run_job(index: int) -> None:
-    torch.set_num_threads(1)
-    _JOBS[index]()
-
-
 def fit_in_parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> int:
-    """Run cached training ``jobs`` in ``workers`` forked processes of one thread each; returns how many ran.
-
-    Each job is a closure that calls :func:`fit_dmbn` / :func:`fit_mvae` (or anything that trains through
-    :func:`cached_training`): in the workers it trains and writes its weights to the cache, and the caller
-    then calls the same closures, which load them. Every job is seeded by its own knobs, so the weights
-    are the same as when trained one after the other. With ``workers <= 1``, no ``fork`` (Windows, macOS's
-    default) or fewer than two jobs, nothing runs here and the caller trains on its first call.
-    """
-    global _JOBS
+    """Run cached training ``jobs`` (closures calling :func:`fit_dmbn` / :func:`fit_mvae`) in ``workers``
+    processes of the jobs layer (:func:`sensorimotor.job_calls.run_calls`); the caller's same calls then
+    load. Returns how many ran (0: none here, the caller trains on its first call)."""
     if workers < 0:
         raise ValueError(f"workers={workers} must be >= 0")
-    if workers <= 1 or len(jobs) < 2 or "fork" not in multiprocessing.get_all_start_methods():
-        return 0
-    _JOBS = list(jobs)
-    try:
-        with multiprocessing.get_context("fork").Pool(min(workers, len(jobs))) as pool:
-            pool.map(_run_job, range(len(jobs)), chunksize=1)
-    finally:
-        _JOBS = ()
-    return len(jobs)
+    return run_calls(jobs, workers)
 
 
 # ---------------------------------------------------------------------------------------------------

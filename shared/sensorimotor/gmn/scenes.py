@@ -20,7 +20,7 @@ Queries are returned with positions divided by the camera radius (so all 7 numbe
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
+import os
 from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
@@ -30,6 +30,7 @@ import torch
 from sensorimotor.cache import cached_arrays
 from sensorimotor.gmn.hand_sim import HandSpec, grasp, haptic_halves, sample_hand_poses
 from sensorimotor.gmn.scene_sim import CameraSpec, random_object, render_views, sample_viewpoints
+from sensorimotor.jobs import map_jobs
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng as make_rng
 
@@ -78,28 +79,31 @@ def make_scene(config: SceneDatasetConfig, index: int) -> dict[str, np.ndarray]:
             "n_parts": np.int64(n_parts), "centres": centres, "colours": colours}  # fmt: skip
 
 
-def _make_chunk(args: tuple[SceneDatasetConfig, Sequence[int]]) -> list[dict[str, np.ndarray]]:
-    config, indices = args
-    return [make_scene(config, i) for i in indices]
+def scene_chunk(config: dict[str, Any], start: int, stop: int) -> dict[str, np.ndarray]:
+    """Scenes ``start:stop`` of the set ``config`` (a :class:`SceneDatasetConfig` as a dict), stacked: one job."""
+    cfg = SceneDatasetConfig(**{**config, "n_parts": tuple(config["n_parts"])})
+    scenes = [make_scene(cfg, i) for i in range(start, stop)]
+    return {key: np.stack([s[key] for s in scenes]) for key in scenes[0]}
 
 
 def _generate(config: SceneDatasetConfig, workers: int | None, progress: bool) -> dict[str, np.ndarray]:
-    workers = max(1, min(workers or mp.cpu_count() or 1, config.n_scenes))
+    """The scenes in chunks: in this process (``workers=1``) or as jobs of :mod:`sensorimotor.jobs`
+    (same arrays for any worker count: each scene draws from its own stream)."""
+    workers = max(1, min(workers or os.cpu_count() or 1, config.n_scenes))
     chunk = max(1, min(64, config.n_scenes // (4 * workers) or 1))
-    jobs = [(config, range(i, min(i + chunk, config.n_scenes))) for i in range(0, config.n_scenes, chunk)]
-    scenes: list[dict[str, np.ndarray]] = []
-    bar = progress_bar(total=config.n_scenes, desc=f"scenes ({config.split})", progress=progress)
-    if workers == 1:
-        for job in jobs:
-            scenes += _make_chunk(job)
-            bar.update(len(job[1]))
-    else:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            for part in pool.imap(_make_chunk, jobs):  # ordered: same result for any worker count
-                scenes += part
-                bar.update(len(part))
-    bar.close()
-    return {key: np.stack([s[key] for s in scenes]) for key in scenes[0]}
+    plain = {**dataclasses.asdict(config), "n_parts": list(config.n_parts)}
+    chunks = [{"config": plain, "start": i, "stop": min(i + chunk, config.n_scenes)} for i in range(0, config.n_scenes, chunk)]
+    with progress_bar(total=config.n_scenes, desc=f"scenes ({config.split})", progress=progress) as bar:
+        parts = map_jobs("sensorimotor.gmn.scenes:scene_chunk", chunks, "scene-chunks", workers=workers)
+        bar.update(config.n_scenes)
+    return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
+
+
+def prepare_scenes(config: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Generate and cache the scene set ``config`` (a dict) in this process: a data job of the chapter,
+    whose own entry is this receipt (the scene count)."""
+    cfg = SceneDatasetConfig(**{**config, "n_parts": tuple(config["n_parts"])})
+    return {"n_scenes": np.asarray(len(scene_dataset(cfg, workers=1, progress=False)["images"]))}
 
 
 def scene_dataset(config: SceneDatasetConfig, workers: int | None = None, progress: bool = True) -> dict[str, np.ndarray]:

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import multiprocessing
 import os
 import warnings
 from typing import Any
@@ -45,6 +44,7 @@ from typing import Any
 import numpy as np
 
 from sensorimotor.cache import cache_path, load_arrays, save_arrays
+from sensorimotor.jobs import map_jobs
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng
 from sensorimotor.sim.bullet import pybullet as p
@@ -231,14 +231,14 @@ def generate_interaction(config: TabletopDatasetConfig, action: str, index: int)
     return rec
 
 
-def _fresh_worker() -> None:
-    """Pool initializer: a forked worker must not reuse the parent's pybullet client."""
-    global _ENV, _ENV_KEY
-    _ENV, _ENV_KEY = None, None
-
-
-def _work(job: tuple[TabletopDatasetConfig, str, int]) -> dict[str, np.ndarray]:
-    return generate_interaction(*job)
+def interaction_chunk(config: dict[str, Any], plan: list[list[Any]]) -> dict[str, np.ndarray]:
+    """The interactions ``plan`` (``[action, index]`` pairs) of the dataset ``config`` (a dict), stacked
+    (``t`` once): one job of :mod:`sensorimotor.jobs`, with its own pybullet client."""
+    cfg = TabletopDatasetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in config.items()})
+    records = [generate_interaction(cfg, action, int(index)) for action, index in plan]
+    out = {key: np.stack([r[key] for r in records]) for key in records[0] if key != "t"}
+    out["t"] = records[0]["t"]
+    return out
 
 
 def _default_workers(n_jobs: int) -> int:
@@ -250,30 +250,25 @@ def _default_workers(n_jobs: int) -> int:
 
 
 def _generate(config: TabletopDatasetConfig, workers: int | None, progress: bool) -> dict[str, np.ndarray]:
-    jobs = [(config, action, index) for action, index in interaction_plan(config)]
-    workers = _default_workers(len(jobs)) if workers is None else int(workers)
+    """Every interaction, in chunks: here (``workers=1``) or as jobs of :mod:`sensorimotor.jobs`
+    (the same bytes for any worker count: each interaction draws from its own stream)."""
+    plan = [[action, index] for action, index in interaction_plan(config)]
+    workers = _default_workers(len(plan)) if workers is None else int(workers)
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
-    bar = progress_bar(total=len(jobs), desc=f"tabletop {config.side} {config.image_size}px", progress=progress)
-    records: list[dict[str, np.ndarray]] = []
-    if workers == 1:
-        for job in jobs:
-            records.append(_work(job))
-            bar.update()
-    else:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        with multiprocessing.get_context(method).Pool(workers, initializer=_fresh_worker) as pool:
-            for rec in pool.imap(_work, jobs, chunksize=1):
-                records.append(rec)
-                bar.update()
-    bar.close()
-    out = {key: np.stack([r[key] for r in records]) for key in records[0] if key != "t"}
-    out["t"] = records[0]["t"]
+    size = max(1, len(plan) // (4 * workers))
+    plain = {k: list(v) if isinstance(v, tuple) else v for k, v in config.to_dict().items()}
+    chunks = [{"config": plain, "plan": plan[i : i + size]} for i in range(0, len(plan), size)]
+    with progress_bar(total=len(plan), desc=f"tabletop {config.side} {config.image_size}px", progress=progress) as bar:
+        parts = map_jobs("sensorimotor.sim.tabletop_dataset:interaction_chunk", chunks, "tabletop-chunks", workers)
+        bar.update(len(plan))
+    out = {key: np.concatenate([part[key] for part in parts]) for key in parts[0] if key != "t"}
+    out["t"] = parts[0]["t"]
     out["joint_names"] = np.array(joint_names(config.robot))
     failed = int((~out["success"]).sum())
     if failed:
         warnings.warn(
-            f"{failed} of {len(records)} tabletop interactions failed after {config.max_attempts} attempts",
+            f"{failed} of {len(plan)} tabletop interactions failed after {config.max_attempts} attempts",
             stacklevel=3,
         )
     return out

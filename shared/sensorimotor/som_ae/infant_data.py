@@ -7,7 +7,7 @@ are converted to grey and area-resampled to ``image_size`` x ``image_size`` (the
 
 Reproducibility: candidates are drawn in fixed-size chunks, chunk ``k`` from its own generator
 ``rng(seed, "infant-poses", k)``; the dataset is the first ``n_samples`` kept candidates in chunk order.
-The result is the same whatever the number of worker processes.
+The result is the same whatever the number of worker processes (jobs of :mod:`sensorimotor.jobs`).
 """
 
 from __future__ import annotations
@@ -15,12 +15,12 @@ from __future__ import annotations
 import dataclasses
 import functools
 import math
-import multiprocessing
 import os
 
 import numpy as np
 
 from sensorimotor.cache import cache_path, cached_arrays
+from sensorimotor.jobs import map_jobs
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng
 from sensorimotor.som_ae.infant_sim import JOINT_NAMES, EyeCamera, InfantSim, joint_limits, sample_joints
@@ -167,42 +167,35 @@ def _chunk_single_threaded(config: InfantDatasetConfig, index: int) -> dict[str,
     }
 
 
-def _generate(config: InfantDatasetConfig, workers: int, progress: bool) -> dict[str, np.ndarray]:
-    """Render chunks in order with a sliding window of ``2 * workers`` chunks in flight."""
-    from collections import deque
+def infant_chunk(config: dict, index: int) -> dict[str, np.ndarray]:
+    """Chunk ``index`` of the dataset ``config`` (a dict): one job of :mod:`sensorimotor.jobs`."""
+    return _chunk(InfantDatasetConfig(**config), index)
 
+
+def _generate(config: InfantDatasetConfig, workers: int, progress: bool) -> dict[str, np.ndarray]:
+    """Render chunks in order until ``n_samples`` are kept: here one at a time (``workers=1``), else in
+    rounds of jobs (:mod:`sensorimotor.jobs`) sized by the share of candidates kept so far. Chunks past
+    the one that completes the dataset are dropped, so the result does not depend on ``workers``."""
     n = config.n_samples
     parts: list[dict[str, np.ndarray]] = []
-    kept = 0
-    bar = progress_bar(total=n, desc="infant dataset", unit="sample", progress=progress)
-    pool = None
-    if workers > 1:
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        pool = multiprocessing.get_context(method).Pool(workers)
-    try:
-        if pool is None:
-            index = 0
-            while kept < n:
-                parts.append(_chunk(config, index))
-                index += 1
-                bar.update(min(len(parts[-1]["joints"]), n - kept))
-                kept += len(parts[-1]["joints"])
-        else:
-            window: deque = deque(pool.apply_async(_chunk, (config, i)) for i in range(2 * workers))
-            next_index = 2 * workers
-            while kept < n:
-                part = window.popleft().get()
+    kept, next_index = 0, 0
+    plain = dataclasses.asdict(config)
+    with progress_bar(total=n, desc="infant dataset", unit="sample", progress=progress) as bar:
+        while kept < n:
+            if workers == 1:
+                count = 1
+            else:
+                rate = kept / (next_index * config.chunk_size) if next_index else 0.0
+                needed = math.ceil(1.1 * (n - kept) / (rate * config.chunk_size)) if rate > 0 else 2 * workers
+                count = max(workers, min(needed, 64 * workers))
+            batch = [{"config": plain, "index": i} for i in range(next_index, next_index + count)]
+            next_index += count
+            for part in map_jobs("sensorimotor.som_ae.infant_data:infant_chunk", batch, "infant-chunks", workers):
+                if kept >= n:
+                    break
                 parts.append(part)
                 bar.update(min(len(part["joints"]), n - kept))
                 kept += len(part["joints"])
-                if kept < n:
-                    window.append(pool.apply_async(_chunk, (config, next_index)))
-                    next_index += 1
-    finally:
-        bar.close()
-        if pool is not None:
-            pool.terminate()
-            pool.join()
     out = {key: np.concatenate([p[key] for p in parts])[:n] for key in ("images", "joints", "arm_fraction")}
     out["n_candidates"] = np.int64(len(parts) * config.chunk_size)
     out["n_collision"] = np.int64(sum(int(p["n_collision"]) for p in parts))
