@@ -62,3 +62,24 @@ def test_the_pipeline_runs_a_chapters_training_jobs_on_ray(ray, tmp_path):
     meta = read_report_metadata(report)
     assert meta["executor"] == "ray" and list(meta["jobs"]) == ["demo-mlp-0"]
     assert any(e.startswith("demo-mlp/") for e in meta["cache"]["computed"])
+
+
+def test_a_chapters_smoke_training_job_gives_the_same_weights_on_ray_and_locally(ray, tmp_path, monkeypatch):
+    """GMN's declared jobs at the smoke profile: the train scenes, then one model, on each executor."""
+    from pathlib import Path
+
+    from sensorimotor.profiles import load_chapter_module
+
+    config = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
+    scenes, models = config.training_jobs(config.gmn_config("smoke", device="cpu"))
+    stages = [[job for job in scenes if job.name == "scenes-train"], [models[-1]]]
+    weights = {}
+    for executor in ("ray", "local"):
+        monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / executor))
+        for stage in stages:
+            assert {r.status for r in run_jobs(stage, executor=executor, workers=2).values()} == {"computed"}
+        weights[executor] = load_result(models[-1])
+    assert weights["ray"]["history"]["loss"] == weights["local"]["history"]["loss"]
+    assert weights["ray"]["state"].keys() == weights["local"]["state"].keys()
+    for name, tensor in weights["local"]["state"].items():
+        assert torch.equal(tensor, weights["ray"]["state"][name]), f"{name} differs between executors"

@@ -373,3 +373,11 @@ PROFILES = Profiles(
 def gmn_config(profile: str = "default", **overrides) -> GMNConfig:
     """The chapter's config for ``profile`` with ``overrides`` applied (unknown keys raise ConfigError)."""
     return PROFILES.get(profile, **overrides)
+
+
+def training_jobs(config: GMNConfig) -> list:
+    """What `replicate` runs before the notebook: the scene sets, then every model (the notebook loads them)."""
+    from sensorimotor.devices import resolve_device
+    from sensorimotor.gmn.chapter_jobs import declared_jobs  # torch: imported only when the chapter runs
+
+    return declared_jobs(config, str(resolve_device(config.device)))

@@ -16,7 +16,8 @@ chapter source, its config and every library module the kernel imported, which c
 computed or loaded, the run time, and the claims. A run at anything but the default profile, seed 0 and
 no overrides writes under ``build/reports/`` unless ``--output`` names a path.
 
-A chapter's ``config.py`` may declare ``training_jobs(config) -> list[Job]`` (:mod:`sensorimotor.jobs`):
+A chapter's ``config.py`` may declare ``training_jobs(config) -> list[Job]`` (:mod:`sensorimotor.jobs`),
+or a list of such lists (stages, run one after another: data, then the models trained on it):
 ``replicate`` first runs the jobs whose results are not cached, on worker processes here or on Ray
 (``--executor ray``), then executes the notebook, which only loads them. A stale report is reported
 with the level its regeneration needs: ``retrain`` (a cache key it used changes) or ``re-evaluate``
@@ -295,18 +296,28 @@ def chapter_config(chapter: Chapter, profile: str, seed: int, overrides: dict[st
     return load_chapter_module(chapter.config_path).PROFILES.get(profile, seed=seed, **overrides)
 
 
-def chapter_jobs(chapter: Chapter, config: Any) -> list[Any]:
-    """The chapter's ``training_jobs(config)`` (empty when its config declares none)."""
+def chapter_job_stages(chapter: Chapter, config: Any) -> list[list[Any]]:
+    """The chapter's ``training_jobs(config)`` as stages run one after another: it returns a list of
+    jobs (one stage) or a list of lists of jobs (e.g. the data first, then the models trained on it)."""
     from sensorimotor.jobs import Job
 
     declare = getattr(load_chapter_module(chapter.config_path), "training_jobs", None)
     if declare is None:
         return []
-    jobs = list(declare(config))
-    bad = [j for j in jobs if not isinstance(j, Job)]
+    declared = list(declare(config))
+    stages = [list(s) for s in declared] if declared and all(isinstance(s, (list, tuple)) for s in declared) else [declared]
+    bad = [j for stage in stages for j in stage if not isinstance(j, Job)]
     if bad:
-        raise PipelineError(f"chapter {chapter.name}: training_jobs returned {bad[0]!r}; accepted: sensorimotor.jobs.Job")
-    return jobs
+        raise PipelineError(
+            f"chapter {chapter.name}: training_jobs returned {bad[0]!r}; accepted: a list of sensorimotor.jobs.Job, "
+            "or a list of such lists (stages)"
+        )
+    return [stage for stage in stages if stage]
+
+
+def chapter_jobs(chapter: Chapter, config: Any) -> list[Any]:
+    """The chapter's ``training_jobs(config)``, every stage in order (empty when its config declares none)."""
+    return [job for stage in chapter_job_stages(chapter, config) for job in stage]
 
 
 def replicate(
@@ -349,7 +360,8 @@ def replicate(
         raise PipelineError(f"workers={workers!r}; accepted: an int >= 1")
     check_paper_on_cpu(chapter, profile, allow_cpu)
     config = chapter_config(chapter, profile, seed, overrides)
-    jobs = chapter_jobs(chapter, config)
+    stages = chapter_job_stages(chapter, config)
+    jobs = [job for stage in stages for job in stage]
     if jobs and executor == "ray":
         try:
             import_ray()
@@ -370,7 +382,8 @@ def replicate(
         started_at = time.time()
         if jobs:
             try:
-                run_jobs(jobs, executor=executor, workers=workers, ray_address=ray_address)
+                for stage in stages:
+                    run_jobs(stage, executor=executor, workers=workers, ray_address=ray_address)
             except JobError as error:
                 raise PipelineError(
                     f"chapter {chapter.name}: training jobs failed on executor {executor!r}; previous report left "

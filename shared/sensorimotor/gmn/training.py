@@ -1,10 +1,10 @@
-"""Training GMN models on scene sets: the ELBO loop, cached checkpoints, and jobs that train several
-models in parallel worker processes (iteration timing is in :mod:`sensorimotor.gmn.evaluation`)."""
+"""Training GMN models on scene sets: the ELBO loop, cached checkpoints, and jobs of :mod:`sensorimotor.jobs`
+that train several models in parallel, on local workers or Ray (iteration timing: :mod:`sensorimotor.gmn.evaluation`)."""
 
 from __future__ import annotations
 
 import dataclasses
-import multiprocessing as mp
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -23,6 +23,8 @@ from sensorimotor.gmn.scenes import (
     training_batch,
     with_opposite,
 )
+from sensorimotor.jobs import Job, load_result
+from sensorimotor.jobs import run_jobs as run_all
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng as make_rng
 from sensorimotor.seeding import torch_generator
@@ -209,36 +211,12 @@ class TrainJob:
         return modality_split(self.n_modalities, self.image_size)
 
     def path(self):
-        return checkpoint_path(self._full_key(), self.modalities, self.arch, self.scheme, self.seed)
-
-    def _full_key(self) -> dict[str, Any]:
-        extra = {}
-        if self.scene_modalities is not None:
-            extra["scene_modalities"] = np.packbits(self.scene_modalities).tobytes().hex()
-        if self.evaluation is not None:
-            ev = self.evaluation
-            extra["evaluation"] = {"data": dataclasses.asdict(ev.data), "scenes": list(ev.scenes), "every": ev.every,
-                                   "masks": {k: np.packbits(v).tobytes().hex() for k, v in ev.masks.items()},
-                                   "max_context": ev.max_context, "max_targets": ev.max_targets, "sigma": ev.sigma,
-                                   "seed": ev.seed, "mask_targets": ev.mask_targets, "eq2": ev.eq2}  # fmt: skip
-        return {**self.key, "data": dataclasses.asdict(self.data), "train": dataclasses.asdict(self.spec), **extra}
+        """The cache entry of this model (see :func:`as_job`)."""
+        return as_job(self, self.label or "gmn").path()
 
     def run(self, progress: bool = True) -> tuple[GMN, dict[str, list[float]]]:
-        """Train (or load from the cache) in this process."""
-        mods = self.modalities
-
-        def train(model: GMN) -> dict[str, list[float]]:
-            data = scene_dataset(self.data, workers=1, progress=False)
-            evaluate = None
-            if self.evaluation is not None:
-                evaluate = _masked_evaluator(self.evaluation, mods)
-            start = time.perf_counter()
-            history = train_gmn(model, data, mods, self.spec, self.scene_modalities, progress, evaluate,
-                                self.evaluation.every if self.evaluation else 0, desc=self.label or self.scheme)  # fmt: skip
-            history["wall_seconds"] = [time.perf_counter() - start]
-            return history
-
-        return trained_gmn(self._full_key(), mods, self.arch, self.scheme, train, device=self.device, seed=self.seed)
+        """Train (in a worker of :mod:`sensorimotor.jobs`) unless cached, then load."""
+        return run_jobs([self], processes=1, progress=progress)[0]
 
 
 def _masked_evaluator(ev: MaskedEvaluation, mods: Sequence[Modality]) -> Callable[[GMN, int], dict[str, float]]:
@@ -255,34 +233,85 @@ def _masked_evaluator(ev: MaskedEvaluation, mods: Sequence[Modality]) -> Callabl
     return evaluate
 
 
-def _run_in_worker(args: tuple[TrainJob, int]) -> str:
-    job, threads = args
-    if threads:
-        torch.set_num_threads(threads)
-    job.run(progress=False)
-    return job.label
+def job_kwargs(job: TrainJob) -> dict[str, Any]:
+    """``job`` as plain JSON values (the arguments of :func:`train_job`; the label is left out of them)."""
+    def bits(mask: np.ndarray) -> dict[str, Any]:
+        return {"shape": list(mask.shape), "hex": np.packbits(mask.astype(bool)).tobytes().hex()}
+
+    def plain(config: SceneDatasetConfig) -> dict[str, Any]:
+        return {**dataclasses.asdict(config), "n_parts": list(config.n_parts)}
+
+    evaluation = None
+    if job.evaluation is not None:
+        ev = job.evaluation
+        evaluation = {**{f.name: getattr(ev, f.name) for f in dataclasses.fields(ev)}, "data": plain(ev.data),
+                      "scenes": list(ev.scenes), "masks": {k: bits(v) for k, v in ev.masks.items()}}  # fmt: skip
+    arch = {**dataclasses.asdict(job.arch), "default_grid": list(job.arch.default_grid)}
+    return {"key": json.loads(json.dumps(dict(job.key))), "n_modalities": job.n_modalities, "image_size": job.image_size,
+            "arch": arch, "scheme": job.scheme, "spec": dataclasses.asdict(job.spec), "data": plain(job.data),
+            "seed": job.seed, "device": job.device, "evaluation": evaluation,
+            "scene_modalities": None if job.scene_modalities is None else bits(job.scene_modalities)}  # fmt: skip
+
+
+def _from_kwargs(kwargs: Mapping[str, Any]) -> TrainJob:
+    def unbits(packed: Mapping[str, Any]) -> np.ndarray:
+        n = int(np.prod(packed["shape"]))
+        flat = np.unpackbits(np.frombuffer(bytes.fromhex(packed["hex"]), np.uint8))[:n]
+        return flat.astype(bool).reshape(packed["shape"])
+
+    def scenes(config: Mapping[str, Any]) -> SceneDatasetConfig:
+        return SceneDatasetConfig(**{**config, "n_parts": tuple(config["n_parts"])})
+
+    ev = kwargs["evaluation"]
+    evaluation = None if ev is None else MaskedEvaluation(**{**ev, "data": scenes(ev["data"]), "scenes": tuple(ev["scenes"]),
+                                                             "masks": {k: unbits(v) for k, v in ev["masks"].items()}})  # fmt: skip
+    arch = GMNArch(**{**kwargs["arch"], "default_grid": tuple(kwargs["arch"]["default_grid"])})
+    masks = kwargs["scene_modalities"]
+    return TrainJob(kwargs["key"], kwargs["n_modalities"], kwargs["image_size"], arch, kwargs["scheme"],
+                    TrainSpec(**kwargs["spec"]), scenes(kwargs["data"]), kwargs["seed"],
+                    None if masks is None else unbits(masks), evaluation, device=kwargs["device"])  # fmt: skip
+
+
+def train_job(**kwargs: Any) -> dict[str, Any]:
+    """Train one model from :func:`job_kwargs` (a job of :mod:`sensorimotor.jobs`): its weights and history."""
+    job = _from_kwargs(kwargs)
+    mods = job.modalities
+    torch.manual_seed(job.seed)
+    model = GMN(mods, job.arch, job.scheme).to(job.device)
+    data = scene_dataset(job.data, workers=1, progress=False)
+    evaluate = None if job.evaluation is None else _masked_evaluator(job.evaluation, mods)
+    start = time.perf_counter()
+    history = train_gmn(model, data, mods, job.spec, job.scene_modalities, False, evaluate,
+                        job.evaluation.every if job.evaluation else 0)  # fmt: skip
+    history["wall_seconds"] = [time.perf_counter() - start]
+    return {"state": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "history": history}
+
+
+def as_job(job: TrainJob, name: str) -> Job:
+    """``job`` as a job of :mod:`sensorimotor.jobs` (cached under ``gmn-models``), run by :func:`train_job`."""
+    gpus = 1 if job.device.startswith("cuda") else 0
+    return Job(name, "sensorimotor.gmn.training:train_job", job_kwargs(job), namespace="gmn-models", gpus=gpus)
+
+
+def load_trained(job: TrainJob, name: str = "") -> tuple[GMN, dict[str, list[float]]]:
+    """The model and history that :func:`train_job` saved for ``job`` (a :class:`JobError` if not trained)."""
+    saved = load_result(as_job(job, name or job.label or "gmn"))
+    model = GMN(job.modalities, job.arch, job.scheme).to(job.device)
+    model.load_state_dict(saved["state"])
+    model.eval()
+    return model, {k: list(v) for k, v in saved["history"].items()}
 
 
 def run_jobs(
-    jobs: Sequence[TrainJob], processes: int = 1, threads: int = 1, progress: bool = True
+    jobs: Sequence[TrainJob], processes: int = 1, threads: int = 1, progress: bool = True, executor: str = "local"
 ) -> list[tuple[GMN, dict[str, list[float]]]]:
-    """Train every job not yet in the cache, ``processes`` at a time (spawned workers with ``threads``
-    torch threads each; results do not depend on ``processes``), then load all of them in order."""
-    pending = [job for job in jobs if not job.path().exists()]
-    if pending and processes > 1 and len(pending) > 1:
-        bar = progress_bar(total=len(pending), desc="training jobs", progress=progress)
-        with mp.get_context("spawn").Pool(min(processes, len(pending))) as pool:
-            for label in pool.imap_unordered(_run_in_worker, [(job, threads) for job in pending]):
-                bar.update(1)
-                bar.set_postfix_str(f"done: {label}")
-        bar.close()
-    else:
-        before = torch.get_num_threads()
-        if threads:
-            torch.set_num_threads(threads)
-        try:
-            for job in pending:
-                job.run(progress=progress)
-        finally:
-            torch.set_num_threads(before)
-    return [job.run(progress=False) for job in jobs]
+    """Train every job not yet in the cache as jobs of :mod:`sensorimotor.jobs` (``processes`` local workers
+    of one torch thread each, or Ray; results do not depend on either), then load all of them in order.
+    ``threads`` and ``progress`` are kept for callers; each job runs with one thread."""
+    del threads, progress
+    needed = [job.data for job in jobs] + [job.evaluation.data for job in jobs if job.evaluation is not None]
+    for config in dict.fromkeys(needed):  # the scenes once, before the workers read them
+        scene_dataset(config, workers=processes, progress=False)
+    named = [as_job(job, f"gmn-{i}") for i, job in enumerate(jobs)]
+    run_all(named, executor=executor, workers=processes)
+    return [load_trained(job, f"gmn-{i}") for i, job in enumerate(jobs)]
