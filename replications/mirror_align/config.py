@@ -182,3 +182,11 @@ PROFILES = Profiles(
 
 def mirror_align_config(profile: str = "default", **overrides) -> MirrorAlignConfig:
     return PROFILES.get(profile, **overrides)
+
+
+def training_jobs(config: MirrorAlignConfig) -> list:
+    """What `replicate` runs before the notebook: demonstrations, pretraining, fine-tuning (the notebook loads them)."""
+    from sensorimotor.devices import resolve_device
+    from sensorimotor.mirror_align.chapter_jobs import declared_jobs  # torch: only when the chapter runs
+
+    return declared_jobs(config, resolve_device(config.device).type)

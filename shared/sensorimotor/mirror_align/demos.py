@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -110,6 +111,13 @@ def _record(config: DemoConfig, episodes, decider_for: DeciderFactory | None) ->
 def demonstrations(config: DemoConfig) -> dict[str, np.ndarray]:
     """Expert demonstrations of every instruction of ``config.tasks`` (cached by the config)."""
     return cached_arrays("mirror_demos", config.key(), lambda: _record(config, episode_list(config), None))
+
+
+def prepare_demonstrations(config: dict[str, Any]) -> dict[str, np.ndarray]:
+    """Record and cache the demonstrations of ``config`` (a :class:`DemoConfig` as a dict) in this
+    process: a data job of the chapter, whose own entry is this receipt (the episode count)."""
+    demo = DemoConfig(**{**config, "tasks": tuple(config["tasks"])})
+    return {"n_episodes": np.asarray(len(demonstrations(demo)["success"]))}
 
 
 def rollouts(config: DemoConfig, decider_for: DeciderFactory) -> dict[str, np.ndarray]:

@@ -19,15 +19,17 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import torch
 
-from sensorimotor.cache import cache_path, cached_arrays, load_torch, save_torch
+from sensorimotor.cache import cached_arrays, load_arrays, load_torch, save_arrays, save_torch
+from sensorimotor.jobs import Job
 from sensorimotor.mirror_align.alignment import AlignmentHeads
-from sensorimotor.mirror_align.demos import DemoConfig, rollouts
+from sensorimotor.mirror_align.demos import DemoConfig, demonstrations, rollouts
 from sensorimotor.mirror_align.policy import KeyframePolicy, PolicySpec
 from sensorimotor.mirror_align.tasks import instructions
 from sensorimotor.mirror_align.training import (
@@ -49,6 +51,63 @@ EXPERIMENT_VERSION = "3"
 MODEL_KNOBS = ("video_frames", "image_size", "width", "embed_dim", "u_channels", "u_norm_groups", "e_channels")
 TRAIN_KNOBS = ("batch_size", "steps_per_episode", "shift", "e_shift", "lambda_ee", "pretrain_steps", "pretrain_lr",
                "pretrain_e_lr")
+RUN_KNOBS = ("finetune_steps", "finetune_lr", "align_lr", "lambda_align", "probe_steps", "probe_lr", "shared_dim")
+
+
+class Knobs:
+    """A chapter config's knobs as plain values (what a job's worker gets): attributes and ``subset``."""
+
+    def __init__(self, values: Mapping[str, Any]) -> None:
+        self._values = dict(values)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.__dict__["_values"][name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def subset(self, *names: str) -> dict[str, Any]:
+        return {n: self._values[n] for n in names}
+
+
+def _plain(value: Any) -> Any:
+    return json.loads(json.dumps(value))
+
+
+def _demo_config(key: Mapping[str, Any]) -> DemoConfig:
+    fields = {f.name for f in dataclasses.fields(DemoConfig)}
+    config = DemoConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in key.items() if k in fields})
+    if config.key() != {**key, "tasks": config.tasks}:
+        raise ValueError(f"demonstrations {dict(key)!r} were recorded by another version: {config.key()!r}")
+    return config
+
+
+def chapter_data(data_key: Mapping[str, Any]) -> tuple[MirrorData, MirrorData]:
+    """The training (successful demonstrations only) and held-out data of ``data_key`` (as the chapter builds them)."""
+    train_arrays = demonstrations(_demo_config(data_key["train"]))
+    test_arrays = demonstrations(_demo_config(data_key["test"]))
+    return MirrorData.from_arrays(train_arrays, np.flatnonzero(train_arrays["success"])), MirrorData.from_arrays(test_arrays)
+
+
+def _gpus(device: str) -> int:
+    return 1 if device.startswith("cuda") else 0
+
+
+def pretrain_job(cfg: Any, data_key: Mapping[str, Any], seed: int, device: str, checkpoints: bool) -> Job:
+    """The job (and cache entry) of :func:`pretrain` for ``seed``; ``checkpoints``: with held-out marks."""
+    knobs = cfg.subset(*MODEL_KNOBS, *TRAIN_KNOBS, *(("checkpoint_every",) if checkpoints else ()))
+    kwargs = {"knobs": knobs, "data": dict(data_key), "seed": seed, "device": device, "checkpoints": checkpoints,
+              "version": EXPERIMENT_VERSION}  # fmt: skip
+    return Job(f"pretrain-seed{seed}", "sensorimotor.mirror_align.experiments:pretrained_weights", _plain(kwargs),
+               namespace="mirror_pretrain", gpus=_gpus(device))  # fmt: skip
+
+
+def pretrained_weights(
+    knobs: Mapping[str, Any], data: Mapping[str, Any], seed: int, device: str, checkpoints: bool, version: str
+) -> dict[str, Any]:
+    """A job's worker: pretrain U and E for ``seed`` (see :func:`pretrain`); the checkpoint it caches."""
+    train, test = chapter_data(data)
+    return _pretrain_blob(Knobs(knobs), train, seed, torch.device(device), test if checkpoints else None)
 
 
 def build_models(cfg: Any, instruction_texts: tuple[str, ...], seed: int) -> tuple[ActionUnderstanding, KeyframePolicy]:
@@ -86,34 +145,40 @@ def pretrain(
     error of its first key-frame on the held-out episodes (``heldout_error_cm``), at ``checkpoint_step``;
     and U's initial feature spread over the first 16 held-out videos (``initial_spread``)."""
     u, e = build_models(cfg, train.instructions, seed)
-    extra = {"checkpoints": cfg.checkpoint_every} if test is not None else {}
-    path = cache_path("mirror_pretrain", _key(cfg, data_key, *TRAIN_KNOBS, seed=seed, **extra), ".pt")
-    if path.exists():
-        state = load_torch(path)
-        u.load_state_dict(state["u"])
-        e.load_state_dict(state["e"])
-        history = {k: v.numpy() for k, v in state["history"].items()}
-    else:
-        spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
-                         e_lr=cfg.pretrain_e_lr, lambda_align=0.0,
-                         lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
-                         e_shift=cfg.e_shift)  # fmt: skip
-        marks: dict[str, list[float]] = {"checkpoint_step": [], "heldout_recognition": [], "heldout_error_cm": []}
-
-        def checkpoint(step: int) -> None:
-            marks["checkpoint_step"].append(step)
-            marks["heldout_recognition"].append(float(recognition_accuracy(u, test, device).mean()))
-            marks["heldout_error_cm"].append(100 * float(np.median(localisation_errors(e, test, 0, device=device))))
-
-        if test is not None:
-            marks["initial_spread"] = [initial_spread(u, test.videos[:16].to(device))]
-            checkpoint(0)
-        hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain",
-                            every=cfg.checkpoint_every if test is not None else 0, checkpoint=checkpoint)
-        history = {k: np.asarray(v, np.float32) for k, v in {**hist, **(marks if test is not None else {})}.items()}
-        save_torch(path, {"u": u.state_dict(), "e": e.state_dict(),
-                          "history": {k: torch.from_numpy(v) for k, v in history.items()}})  # fmt: skip
+    path = pretrain_job(cfg, data_key, seed, torch.device(device).type, test is not None).path()
+    state = load_torch(path) if path.exists() else None
+    if state is None:
+        state = _pretrain_blob(cfg, train, seed, device, test)
+        save_torch(path, state)
+    u.load_state_dict(state["u"])
+    e.load_state_dict(state["e"])
+    history = {k: v.numpy() for k, v in state["history"].items()}
     return u.to(device).eval(), e.to(device).eval(), history
+
+
+def _pretrain_blob(cfg: Any, train: MirrorData, seed: int, device: torch.device, test: MirrorData | None) -> dict[str, Any]:
+    """Train U and E from ``seed``: their state dicts and history as tensors (a checkpoint)."""
+    u, e = build_models(cfg, train.instructions, seed)
+    spec = TrainSpec(steps=cfg.pretrain_steps, batch_size=cfg.batch_size, lr=cfg.pretrain_lr,
+                     e_lr=cfg.pretrain_e_lr, lambda_align=0.0,
+                     lambda_ee=cfg.lambda_ee, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift,
+                     e_shift=cfg.e_shift)  # fmt: skip
+    marks: dict[str, list[float]] = {"checkpoint_step": [], "heldout_recognition": [], "heldout_error_cm": []}
+
+    def checkpoint(step: int) -> None:
+        marks["checkpoint_step"].append(step)
+        marks["heldout_recognition"].append(float(recognition_accuracy(u, test, device).mean()))
+        marks["heldout_error_cm"].append(100 * float(np.median(localisation_errors(e, test, 0, device=device))))
+
+    if test is not None:
+        marks["initial_spread"] = [initial_spread(u, test.videos[:16].to(device))]
+        checkpoint(0)
+    hist = train_mirror(u, e, None, train, spec, seed, device, stream="pretrain",
+                        every=cfg.checkpoint_every if test is not None else 0, checkpoint=checkpoint)
+    history = {k: np.asarray(v, np.float32) for k, v in {**hist, **(marks if test is not None else {})}.items()}
+    return {"u": {k: v.detach().cpu() for k, v in u.state_dict().items()},
+            "e": {k: v.detach().cpu() for k, v in e.state_dict().items()},
+            "history": {k: torch.from_numpy(v) for k, v in history.items()}}  # fmt: skip
 
 
 def probe(
@@ -152,11 +217,7 @@ class Condition:
 
     @property
     def stream(self) -> tuple[str, int]:
-        """The joint training's batch stream: one per order, shared by the arms of a seed and order.
-
-        The order is a number of its own in the stream's name: ``seeding.rng`` keys a string by its first
-        8 bytes, so "finetune" and "finetune-order1" would be one stream.
-        """
+        """The joint training's batch stream: one per order, shared by the arms of a seed and order."""
         return ("finetune", self.order)
 
     @property
@@ -186,43 +247,72 @@ def run_condition(
     The joint training's batches come from the stream of (``seed``, ``order``): the arms of one seed and
     order see the same batches; another order, other batches from the same pretrained models.
     """
-    key = _key(cfg, data_key, *TRAIN_KNOBS, "finetune_steps", "finetune_lr", "align_lr", "lambda_align",
-               "probe_steps", "probe_lr", "shared_dim", eval=dataclasses.asdict(eval_config),
-               condition=dataclasses.asdict(condition))  # fmt: skip
+    path = condition_job(cfg, condition, data_key, eval_config, torch.device(device).type).path()
+    if path.exists():
+        return load_arrays(path)
+    arrays = _condition_arrays(cfg, condition, pretrained, train, test, eval_config, device)
+    save_arrays(path, arrays)
+    return arrays
 
-    def make() -> dict[str, np.ndarray]:
-        u, e = copy.deepcopy(pretrained[0]), copy.deepcopy(pretrained[1])
-        source = condition.e_source
-        u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
-        heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
-                      condition.seed)  # fmt: skip
-        spec = TrainSpec(
-            steps=cfg.finetune_steps, batch_size=cfg.batch_size, lr=cfg.finetune_lr, align_lr=cfg.align_lr,
-            lambda_ee=cfg.lambda_ee, lambda_align=cfg.lambda_align if condition.align else 0.0, tau=condition.tau,
-            level=condition.level, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift, e_shift=cfg.e_shift,
-            e_source=source,
-        )
-        hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device,
-                            stream=condition.stream)  # the same batches for every condition of a seed and order
-        # like for like: every arm's shared space is the same probe refitted on its final features
-        u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
-        heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
-                      condition.seed)  # fmt: skip
-        u_te, e_te = episode_features(u, e, test, device=device, e_source=source)
-        with torch.no_grad():
-            z_u, z_e = heads.cpu()(u_te.cpu(), e_te.cpu())
-        ev = closed_loop(e, eval_config, device) if condition.evaluate else {"success": np.zeros(0, bool),
-                                                                             "task": np.zeros(0, np.int64)}
-        return {
-            "au_correct": recognition_accuracy(u, test, device),
-            "success": ev["success"],
-            "eval_task": ev["task"],
-            "z_u": z_u.numpy(),
-            "z_e": z_e.numpy(),
-            **{f"loss_{k}": np.asarray(v, np.float32) for k, v in hist.items()},
-        }
 
-    return cached_arrays("mirror_runs", key, make)
+def condition_job(
+    cfg: Any, condition: Condition, data_key: Mapping[str, Any], eval_config: DemoConfig, device: str
+) -> Job:
+    """The job (and cache entry) of :func:`run_condition`; it loads the seed's pretrained models
+    (:func:`pretrain_job` with held-out marks), so those run first."""
+    kwargs = {"knobs": cfg.subset(*MODEL_KNOBS, *TRAIN_KNOBS, *RUN_KNOBS, "checkpoint_every"), "data": dict(data_key),
+              "eval": dataclasses.asdict(eval_config), "condition": dataclasses.asdict(condition), "device": device,
+              "version": EXPERIMENT_VERSION}  # fmt: skip
+    return Job(condition.name, "sensorimotor.mirror_align.experiments:condition_arrays", _plain(kwargs),
+               namespace="mirror_runs", suffix=".npz", gpus=_gpus(device))  # fmt: skip
+
+
+def condition_arrays(
+    knobs: Mapping[str, Any], data: Mapping[str, Any], eval: Mapping[str, Any], condition: Mapping[str, Any],
+    device: str, version: str,
+) -> dict[str, np.ndarray]:
+    """A job's worker: :func:`run_condition` from the seed's cached pretrained models."""
+    cfg, run = Knobs(knobs), Condition(**condition)
+    train, test = chapter_data(data)
+    u, e, _ = pretrain(cfg, train, data, run.seed, torch.device(device), test=test)
+    eval_config = DemoConfig(**{**eval, "tasks": tuple(eval["tasks"])})
+    return _condition_arrays(cfg, run, (u, e), train, test, eval_config, torch.device(device))
+
+
+def _condition_arrays(
+    cfg: Any, condition: Condition, pretrained: tuple[ActionUnderstanding, KeyframePolicy], train: MirrorData,
+    test: MirrorData, eval_config: DemoConfig, device: torch.device,
+) -> dict[str, np.ndarray]:
+    u, e = copy.deepcopy(pretrained[0]), copy.deepcopy(pretrained[1])
+    source = condition.e_source
+    u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
+    heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
+                  condition.seed)  # fmt: skip
+    spec = TrainSpec(
+        steps=cfg.finetune_steps, batch_size=cfg.batch_size, lr=cfg.finetune_lr, align_lr=cfg.align_lr,
+        lambda_ee=cfg.lambda_ee, lambda_align=cfg.lambda_align if condition.align else 0.0, tau=condition.tau,
+        level=condition.level, steps_per_episode=cfg.steps_per_episode, shift=cfg.shift, e_shift=cfg.e_shift,
+        e_source=source,
+    )
+    hist = train_mirror(u, e, heads if condition.align else None, train, spec, condition.seed, device,
+                        stream=condition.stream)  # the same batches for every condition of a seed and order
+    # like for like: every arm's shared space is the same probe refitted on its final features
+    u_tr, e_tr = episode_features(u, e, train, device=device, e_source=source)
+    heads = probe(cfg, u_tr, e_tr, train.labels(condition.level).numpy(), condition.level, condition.tau,
+                  condition.seed)  # fmt: skip
+    u_te, e_te = episode_features(u, e, test, device=device, e_source=source)
+    with torch.no_grad():
+        z_u, z_e = heads.cpu()(u_te.cpu(), e_te.cpu())
+    ev = closed_loop(e, eval_config, device) if condition.evaluate else {"success": np.zeros(0, bool),
+                                                                         "task": np.zeros(0, np.int64)}
+    return {
+        "au_correct": recognition_accuracy(u, test, device),
+        "success": ev["success"],
+        "eval_task": ev["task"],
+        "z_u": z_u.numpy(),
+        "z_e": z_e.numpy(),
+        **{f"loss_{k}": np.asarray(v, np.float32) for k, v in hist.items()},
+    }
 
 
 def per_case_difference(a: np.ndarray, b: np.ndarray, scale: float = 100.0) -> np.ndarray:
