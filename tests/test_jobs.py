@@ -8,7 +8,7 @@ import sys
 import pytest
 import torch
 
-from sensorimotor.jobs import Job, JobError, load_result, load_results, run_jobs
+from sensorimotor.jobs import Job, JobError, load_result, load_results, map_jobs, run_jobs
 
 TRAIN = "sensorimotor.job_examples:train_tiny_mlp"
 
@@ -51,6 +51,21 @@ def test_a_killed_job_leaves_no_entry_and_only_it_runs_again(tmp_path):
     again = run_jobs([tiny("ok"), killer], workers=1)
     assert {n: r.status for n, r in again.items()} == {"ok": "cached", "killer": "computed"}
     assert torch.equal(load_result(killer)["value"], torch.ones(1))
+
+
+def test_mapped_chunks_are_the_same_in_workers_and_in_process_and_leave_no_entries():
+    import numpy as np
+
+    config = {"n_scenes": 3, "n_views": 2, "image_size": 8, "supersample": 1, "n_parts": [2], "split": "test", "seed": 0}
+    chunks = [{"config": config, "start": i, "stop": i + 1} for i in range(3)]
+    function = "sensorimotor.gmn.scenes:scene_chunk"
+    in_workers = map_jobs(function, chunks, "test-chunks", workers=2)
+    in_process = map_jobs(function, chunks, "test-chunks", workers=1)
+    assert len(in_workers) == 3 and all(a.keys() == b.keys() for a, b in zip(in_workers, in_process, strict=True))
+    for a, b in zip(in_workers, in_process, strict=True):
+        assert all(np.array_equal(a[k], b[k], equal_nan=True) for k in a)
+    assert not np.array_equal(in_workers[0]["images"], in_workers[1]["images"])  # each scene its own stream
+    assert not list(Job("x", function, namespace="test-chunks").path().parent.glob("*.npz"))  # entries deleted
 
 
 def test_a_corrupt_entry_is_reported_by_name_and_recomputed(caplog):
