@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.atomic import atomic_path
 from sensorimotor.book_rows import (
     amendment_lines,
     budget_text,
@@ -26,7 +27,6 @@ from sensorimotor.book_rows import (
     unit_name,
     unit_values,
 )
-from sensorimotor.cache import atomic_path
 from sensorimotor.verdicts import COLOURS as VERDICT_COLOURS
 from sensorimotor.verdicts import VERDICTS, format_number
 

@@ -43,8 +43,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.atomic import atomic_path
 from sensorimotor.book_pages import rerun_command
-from sensorimotor.cache import CACHE_ENV, atomic_path
+from sensorimotor.cache import CACHE_ENV
 from sensorimotor.chapters import (
     METADATA_KEY,
     Chapter,

@@ -29,7 +29,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from sensorimotor.cache import atomic_path
+from sensorimotor.atomic import atomic_path
 from sensorimotor.verdicts import Rule, spec_sha256
 
 LOCK_NAME = "rules.lock"

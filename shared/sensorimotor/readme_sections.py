@@ -11,8 +11,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.atomic import atomic_path
 from sensorimotor.book_pages import hardware_words
-from sensorimotor.cache import atomic_path
 
 BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
 END = "<!-- END generated -->"

@@ -19,8 +19,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from sensorimotor.atomic import atomic_path
 from sensorimotor.book_rows import require_schema2, scale_position, shorten, unit_values
-from sensorimotor.cache import atomic_path
 from sensorimotor.verdicts import COLOURS as VERDICT_COLOURS  # one palette for chapters, summary and picture
 
 KINDS = ("result", "consistency")
