@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 
 import pytest
 import torch
 
-from sensorimotor.jobs import Job, JobError, load_result, load_results, map_jobs, run_jobs
+from sensorimotor.jobs import Job, JobError, job_seconds, load_result, load_results, map_jobs, run_jobs
 
 TRAIN = "sensorimotor.job_examples:train_tiny_mlp"
 
@@ -27,6 +28,23 @@ def test_missing_jobs_run_once_then_load_from_the_cache():
     a, b = load_result(jobs[0]), load_result(jobs[1])
     assert not torch.equal(a["state_dict"]["0.weight"], b["state_dict"]["0.weight"])  # seeded by the arguments
     assert set(load_results(jobs, run_missing=False)) == {"a", "b"}
+    assert [job_seconds(job) for job in jobs] == [first["a"].seconds, first["b"].seconds]  # kept for a resumed run
+
+
+def test_the_local_executor_runs_a_job_asking_for_every_cpu_alone(tmp_path):
+    """A job's ``cpus`` is honoured locally too: a 2-CPU job shares 2 workers with no other job, while two
+    1-CPU jobs run together (each waits for the other's mark, so both checks can fail)."""
+    overlap = "sensorimotor.job_examples:note_overlap"
+
+    def job(name, partner="", cpus=1):
+        kwargs = {"folder": str(tmp_path), "name": name, "partner": partner, "seconds": 1.0}
+        return Job(name, overlap, kwargs, namespace="test-jobs", cpus=cpus)
+
+    run_jobs([job("wide", cpus=2), job("a", "b"), job("b", "a")], workers=2)
+    seen = {n: json.loads((tmp_path / n).read_text()) for n in ("wide", "a", "b")}
+    assert seen["wide"]["others"] == []  # it ran alone
+    assert seen["a"]["partner_seen"] and seen["b"]["partner_seen"]  # the narrow ones ran together
+    assert seen["a"]["others"] == seen["b"]["others"] == []
 
 
 def test_a_failing_job_names_itself_its_arguments_and_the_worker_traceback():

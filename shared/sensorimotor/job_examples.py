@@ -49,3 +49,29 @@ def die_once(marker: str, delay: float = 0.2) -> dict[str, Any]:
         time.sleep(delay)
         os.kill(os.getpid(), signal.SIGKILL)
     return {"value": torch.ones(1)}
+
+
+
+def note_overlap(folder: str, name: str, partner: str = "", seconds: float = 1.0, wait: float = 60.0) -> dict[str, Any]:
+    """Mark this job running in ``folder``; wait (at most ``wait`` s) for ``partner``'s mark, hold ``seconds``;
+    then write to ``folder/name`` whether the partner was seen and which other jobs ran meanwhile."""
+    import json
+
+    import torch
+
+    here = Path(folder)
+    mark = here / f"running-{name}"
+    mark.write_text("")
+    seen = not partner
+    deadline = time.time() + wait
+    while not seen and time.time() < deadline:
+        seen = (here / f"running-{partner}").exists()
+        time.sleep(0.05)
+    others: set[str] = set()
+    for _ in range(max(1, int(seconds / 0.05))):
+        others |= {p.name.removeprefix("running-") for p in here.glob("running-*")} - {name, partner}
+        time.sleep(0.05)
+    (here / name).write_text(json.dumps({"partner_seen": seen, "others": sorted(others)}))
+    time.sleep(0.2)  # the partner's last look still finds this mark
+    mark.unlink()
+    return {"value": torch.zeros(1)}

@@ -17,6 +17,7 @@ to the cache folder, and a job killed midway leaves no entry at all.
 from __future__ import annotations
 
 import concurrent.futures
+import concurrent.futures.process
 import dataclasses
 import importlib
 import io
@@ -139,6 +140,19 @@ class JobResult:
     error: str | None = None
 
 
+def record_path(entry: Path) -> Path:
+    """The small JSON record beside a job's entry: the job's name, its own seconds and the executor that ran it."""
+    return entry.with_name(entry.name + ".json")
+
+
+def job_seconds(job: Job) -> float | None:
+    """The seconds ``job`` took when its cached entry was computed (``None``: no record, e.g. written in a kernel)."""
+    try:
+        return float(json.loads(record_path(job.path()).read_text())["seconds"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def load_result(job: Job) -> Any:
     """The cached result of ``job`` (a state dict / tensors, or a dict of arrays); raises
     :class:`JobError` when it has not been computed, :class:`~sensorimotor.cache.CacheError` when corrupt."""
@@ -242,18 +256,34 @@ def _check_workers(workers: int | None) -> int:
 
 
 def _run_local(todo: Sequence[Job], workers: int, on_done: Any) -> None:
+    """Run ``todo`` in a spawn pool of ``workers`` processes, never more jobs at once than their ``cpus`` fit
+    in ``workers`` (a job asking for more than ``workers`` runs alone)."""
     context = multiprocessing.get_context("spawn")
+    waiting = list(todo)
     with concurrent.futures.ProcessPoolExecutor(
         max_workers=min(workers, len(todo)), mp_context=context, initializer=_local_worker_init
     ) as pool:
-        futures = {pool.submit(_execute_job, job): job for job in todo}
-        for future in concurrent.futures.as_completed(futures):
-            job = futures[future]
-            try:
-                outcome = future.result()
-            except Exception:  # the worker died (killed, out of memory): no entry was written
-                outcome = {"ok": False, "traceback": traceback.format_exc(), "seconds": 0.0}
-            on_done(job, outcome)
+        running: dict[concurrent.futures.Future, Job] = {}
+        while waiting or running:
+            busy = sum(min(job.cpus, workers) for job in running.values())
+            while waiting and (not running or busy + min(waiting[0].cpus, workers) <= workers):
+                job = waiting.pop(0)
+                try:
+                    running[pool.submit(_execute_job, job)] = job
+                except concurrent.futures.process.BrokenProcessPool:  # a worker died: the pool takes no more
+                    on_done(job, {"ok": False, "traceback": traceback.format_exc(), "seconds": 0.0})
+                    continue
+                busy += min(job.cpus, workers)
+            if not running:
+                continue
+            done, _ = concurrent.futures.wait(running, return_when=concurrent.futures.FIRST_COMPLETED)
+            for future in done:
+                job = running.pop(future)
+                try:
+                    outcome = future.result()
+                except Exception:  # the worker died (killed, out of memory): no entry was written
+                    outcome = {"ok": False, "traceback": traceback.format_exc(), "seconds": 0.0}
+                on_done(job, outcome)
 
 
 def import_ray() -> Any:
@@ -346,6 +376,8 @@ def run_jobs(
         if outcome["ok"]:
             with atomic_path(path) as tmp:
                 tmp.write_bytes(outcome["data"])
+            with atomic_path(record_path(path)) as tmp:
+                tmp.write_text(json.dumps({"job": job.name, "seconds": round(outcome["seconds"], 3), "executor": executor}))
             status: Status = "recomputed" if job.name in corrupt else "computed"
             results[job.name] = JobResult(job.name, status, path, round(outcome["seconds"], 3))
         else:
@@ -392,9 +424,10 @@ def map_jobs(
     for job in jobs:
         results.append(load_result(job))
         job.path().unlink(missing_ok=True)
+        record_path(job.path()).unlink(missing_ok=True)
     return results
 
 
 __all__ = [
-    "EXECUTORS", "CacheError", "Job", "JobError", "JobResult", "load_result", "load_results", "map_jobs", "run_jobs",
+    "EXECUTORS", "CacheError", "Job", "JobError", "JobResult", "job_seconds", "load_result", "load_results", "map_jobs", "run_jobs",
 ]  # fmt: skip
