@@ -12,6 +12,7 @@ import nbformat
 import pytest
 
 from sensorimotor import pipeline
+from sensorimotor.book_pages import training_words
 from sensorimotor.pipeline import (
     PipelineError,
     check_paper_on_cpu,
@@ -52,6 +53,9 @@ def test_training_jobs_run_before_the_notebook_which_only_loads(demo):
     assert len(trained) == 1  # written by the jobs layer before the kernel started, read by the notebook
     assert "sensorimotor.job_examples" in cold["cache_producers"] and "sensorimotor.jobs" in cold["cache_producers"]
     assert "sensorimotor.seeding" in cold["cache_key_modules"] and "sensorimotor.verdict_display" not in cold["cache_key_modules"]
+    # writing the rules' lock or the README atomically does not make a module a cache producer
+    assert not {"sensorimotor.prereg", "sensorimotor.verdicts", "sensorimotor.readme_sections"} & set(cold["cache_key_modules"])
+    assert cold["training"]["jobs"] == 1 and cold["training"]["computed_here"] == 1 and cold["training"]["job_seconds"] > 0
 
 
 def test_a_warm_regeneration_keeps_the_cold_time(demo):
@@ -61,6 +65,9 @@ def test_a_warm_regeneration_keeps_the_cold_time(demo):
     assert warm["cold_wall_seconds"] == cold["cold_wall_seconds"] == cold["wall_seconds"]
     assert any(e.startswith("demo-mlp/") for e in warm["cache"]["loaded"])
     assert not any(e.startswith("demo-mlp/") for e in warm["cache"]["computed"])
+    # the training's compute is still stated, from the record its entry keeps
+    assert warm["training"]["computed_here"] == 0 and warm["training"]["job_seconds"] == cold["training"]["job_seconds"]
+    assert "all loaded from the cache" in training_words(warm["training"])
 
 
 def _with_edit(path: Path, change, check):

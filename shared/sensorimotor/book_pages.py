@@ -241,6 +241,23 @@ def _report_notebook(root: Path, chapter: str) -> Any:
     return nbformat.read(str(root / "book" / "chapters" / f"{chapter}.ipynb"), as_version=4)
 
 
+def training_words(training: Mapping[str, Any]) -> str:
+    """One line on the chapter's training jobs: their compute, this run's share, and what more CPUs would give."""
+    total, longest, workers = training["job_seconds"], training.get("longest_job_seconds"), training.get("workers")
+    text = f"{training['jobs']} jobs, {total / 60:.1f} min of one worker in all"
+    if training.get("unrecorded"):
+        text += f" ({training['unrecorded']} without a record of their time)"
+    if training["computed_here"]:
+        where = f" on {workers} workers" if workers else " on a Ray cluster"
+        text += f"; {training['computed_here']} trained in this run, {training['wall_seconds'] / 60:.1f} min{where}"
+    else:
+        text += "; all loaded from the cache in this run"
+    if workers and longest:
+        bound = max(longest, total / (2 * workers))
+        text += f"; with twice the CPUs at least {bound / 60:.1f} min (the longest job, or the total over the CPUs)"
+    return text
+
+
 def hardware_words(hardware: Mapping[str, Any] | None) -> str:
     """``{"cpu": ..., "cpu_count": 2, "gpu": None, "torch_threads": 1}`` -> a phrase."""
     if not hardware:

@@ -381,15 +381,17 @@ def replicate(
         executed = Path(tmp) / f"{chapter.name}.ipynb"
         started = time.perf_counter()
         started_at = time.time()
+        job_results: dict[str, Any] = {}
         if jobs:
             try:
                 for stage in stages:
-                    run_jobs(stage, executor=executor, workers=workers, ray_address=ray_address)
+                    job_results.update(run_jobs(stage, executor=executor, workers=workers, ray_address=ray_address))
             except JobError as error:
                 raise PipelineError(
                     f"chapter {chapter.name}: training jobs failed on executor {executor!r}; previous report left "
                     f"untouched\n{error}"
                 ) from error
+        jobs_wall = time.perf_counter() - started
         try:
             with own_kernel() as kernel_name:
                 papermill.execute_notebook(
@@ -450,6 +452,7 @@ def replicate(
         "config": config_values,
         "jobs": job_keys,
         "executor": executor if jobs else None,
+        "training": training_record(jobs, job_results, jobs_wall, executor, workers, ray_address),
         "claims": claims,
     }
     fill_provenance(notebook, notebook.metadata[METADATA_KEY], rerun_command(chapter.name, {"profile": profile, "seed": seed, "overrides": overrides}))
@@ -458,6 +461,35 @@ def replicate(
         write_summary(root)
         write_readme(chapter.folder / "README.md", notebook.metadata[METADATA_KEY], chapter.name, chapter.session_name)
     return target
+
+
+def training_record(
+    jobs: Sequence[Any],
+    results: dict[str, Any],
+    wall: float,
+    executor: str,
+    workers: int | None,
+    ray_address: str | None,
+) -> dict[str, Any] | None:
+    """What the chapter's training jobs cost: how many, how many this run computed, the stage wall time, and
+    each job's own seconds summed from the records its entry keeps (so a run that resumes from the
+    checkpoints of an interrupted one still states its training compute); ``None`` without declared jobs."""
+    from sensorimotor.jobs import job_seconds
+
+    if not jobs:
+        return None
+    seconds = [job_seconds(job) for job in jobs]
+    known = [s for s in seconds if s is not None]
+    return {
+        "jobs": len(jobs),
+        "computed_here": sum(getattr(results.get(job.name), "status", "") in ("computed", "recomputed") for job in jobs),
+        "job_seconds": round(sum(known), 1),
+        "longest_job_seconds": round(max(known), 1) if known else None,
+        "unrecorded": len(seconds) - len(known),
+        "wall_seconds": round(wall, 1),
+        "workers": None if ray_address else (workers or os.cpu_count() or 1),
+        "executor": executor,
+    }
 
 
 def _split_cache_events(events: list[dict[str, str]], started_at: float) -> tuple[list[str], list[str]]:

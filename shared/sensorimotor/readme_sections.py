@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorimotor.atomic import atomic_path
-from sensorimotor.book_pages import hardware_words
+from sensorimotor.book_pages import hardware_words, training_words
 
 BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
 END = "<!-- END generated -->"
@@ -61,6 +61,7 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
         f"- Run time: {meta.get('wall_seconds', 0) / 60:.1f} min"
         + (" (cold: everything computed in this run)" if meta.get("cold") else " (warm: cached weights loaded)")
         + ("" if cold is None else f"; cold run: {cold / 60:.1f} min") + ".",
+        *([f"- Training: {training_words(meta['training'])}."] if meta.get("training") else []),
         f"- Hardware: {hardware_words(meta.get('hardware') or {})}.",
         f"- Rerun: `nox -s {session}`.",
         "",
