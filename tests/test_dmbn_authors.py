@@ -206,19 +206,22 @@ def test_find_authors_data_explicit_auto_env_and_off(tmp_path, monkeypatch):
 
     monkeypatch.delenv("DMBN_AUTHORS_DATA", raising=False)
     assert find_authors_data(None) is None
-    checkout = tmp_path / "work" / "checkout" / "replications" / "dmbn"
+    checkout = tmp_path / "work" / "checkout"
     checkout.mkdir(parents=True)
-    assert find_authors_data("auto", start=checkout) is None  # nothing handed out: skipped, no error
+    assert find_authors_data("auto", root=checkout) is None  # nothing handed out: skipped, no error
+    above = tmp_path / HAND_OUT  # a hand-out two folders up (e.g. above an unrelated temp folder) is not looked for
+    above.mkdir(parents=True)
+    assert find_authors_data("auto", root=checkout) is None
     hand_out = tmp_path / "work" / HAND_OUT
     hand_out.mkdir(parents=True)
-    assert find_authors_data("auto", start=checkout) == hand_out.resolve()
+    assert find_authors_data("auto", root=checkout) == hand_out.resolve()
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.setenv("DMBN_AUTHORS_DATA", str(elsewhere))
-    assert find_authors_data("auto", start=checkout) == elsewhere.resolve()  # the variable comes first
+    assert find_authors_data("auto", root=checkout) == elsewhere.resolve()  # the variable comes first
     monkeypatch.setenv("DMBN_AUTHORS_DATA", str(tmp_path / "missing"))
     with pytest.raises(AuthorsDataError, match="DMBN_AUTHORS_DATA"):
-        find_authors_data("auto", start=checkout)
+        find_authors_data("auto", root=checkout)
     assert find_authors_data(str(elsewhere)) == elsewhere.resolve()
     with pytest.raises(AuthorsDataError, match="not a folder"):
         find_authors_data(str(tmp_path / "missing"))

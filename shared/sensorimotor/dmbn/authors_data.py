@@ -58,19 +58,21 @@ MAX_STALE_FRAMES = 40  # the released copy has at most 24; more than this is tre
 AUTO = "auto"  # ``find_authors_data``: look where the data usually are
 ENV_VAR = "DMBN_AUTHORS_DATA"  # a path to ``data/data2020`` that ``auto`` takes first
 HAND_OUT = Path("shared") / "dmbn-authors" / "data" / "data2020"  # beside a checkout, as this project hands it out
+REPOSITORY_ROOT = Path(__file__).resolve().parents[3]  # shared/sensorimotor/dmbn/ -> the checkout
 
 
 class AuthorsDataError(ValueError):
     """The folder does not hold the authors' layout, or an interaction's files are inconsistent."""
 
 
-def find_authors_data(setting: str | None, start: str | Path = ".") -> Path | None:
+def find_authors_data(setting: str | None, root: str | Path | None = None) -> Path | None:
     """The authors' ``data/data2020`` folder that a chapter setting names, or ``None`` when it is off.
 
     ``None`` turns the authors' data off. ``"auto"`` takes ``$DMBN_AUTHORS_DATA`` if set (it must then
-    exist), else the first ``<ancestor>/shared/dmbn-authors/data/data2020`` above ``start`` (the hand-out
-    folder beside a checkout), else ``None``. Any other string is a path that must exist. A path that does
-    not exist raises :class:`AuthorsDataError` naming it, before any work starts.
+    exist), else the hand-out folder ``../shared/dmbn-authors/data/data2020`` beside the repository ``root``
+    (default: the checkout this library lives in), else ``None``; no other folder is searched. Any other
+    string is a path that must exist. A path that does not exist raises :class:`AuthorsDataError` naming it,
+    before any work starts.
     """
     if setting is None:
         return None
@@ -86,10 +88,8 @@ def find_authors_data(setting: str | None, start: str | Path = ".") -> Path | No
         if not path.is_dir():
             raise AuthorsDataError(f"${ENV_VAR}={env!r} is not a folder; point it at the authors' data/data2020")
         return path.resolve()
-    for folder in (Path(start).resolve(), *Path(start).resolve().parents):
-        if (folder / HAND_OUT).is_dir():
-            return (folder / HAND_OUT).resolve()
-    return None
+    hand_out = Path(root if root is not None else REPOSITORY_ROOT).resolve().parent / HAND_OUT
+    return hand_out.resolve() if hand_out.is_dir() else None
 
 
 def fingerprint(root: str | Path) -> str:
