@@ -248,31 +248,3 @@ def test_network_view_crops_the_window_then_resizes():
     assert (window == 200).all() and full.min() == 0
     with pytest.raises(ValueError, match=r"\(0.6, 0.0, 0.5\) must lie inside the frame"):
         network_view(frames, 2, (0.6, 0.0, 0.5))
-
-
-def test_fit_in_parallel_trains_into_the_cache_with_the_weights_of_sequential_training(tmp_path, monkeypatch):
-    from sensorimotor.dmbn.training import fit_dmbn, fit_in_parallel
-
-    data, _ = synthetic_data(n=3, t=6)
-    spec = small_spec()
-
-    def job(seed):
-        return lambda: fit_dmbn(spec, data, data_key={"test": 1}, steps=3, batch_size=2, lr=1e-3, seed=seed)
-
-    monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / "sequential"))
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the workers train at one thread, as the chapter does (torch_threads = 1)
-    try:
-        sequential = [job(s)()[0].state_dict() for s in (0, 1)]
-    finally:
-        torch.set_num_threads(threads)
-    monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / "parallel"))
-    assert fit_in_parallel([job(0), job(1)], workers=2) == 2
-    loaded = [job(s)() for s in (0, 1)]
-    assert all(run.from_cache for _, run in loaded)  # the workers wrote them; the caller only loads
-    for (model, _), want in zip(loaded, sequential, strict=True):
-        for name, tensor in model.state_dict().items():
-            assert torch.equal(tensor, want[name]), name
-    assert fit_in_parallel([job(0)], workers=2) == 0 and fit_in_parallel([job(0), job(1)], workers=1) == 0
-    with pytest.raises(ValueError, match="workers=-1"):
-        fit_in_parallel([], workers=-1)

@@ -18,9 +18,6 @@ class DMBNConfig(ChapterConfig):
     # CPU threads for torch; 0 = torch's default. One thread: on this shared 2-core machine two threads
     # ran a training step 7x slower (OpenMP threads fighting other jobs for the cores).
     torch_threads: int = 1
-    # networks trained at once, each in its own process of one thread (the chapter's seeds are independent):
-    # two use both cores of the 2-core machine when the chapter runs alone
-    train_workers: int = 2
     # --- data: our robot's own interactions in the tabletop simulator (Section 4) ---------------
     n_push: int = 50
     n_grasp: int = 50
@@ -84,8 +81,6 @@ class DMBNConfig(ChapterConfig):
     authors_seeds: int = 5
 
     def validate(self) -> None:
-        if self.train_workers < 0:
-            raise ConfigError(f"train_workers={self.train_workers} must be >= 0 (0 or 1: one network at a time)")
         if self.torch_threads < 0:
             raise ConfigError(f"torch_threads={self.torch_threads} must be >= 0 (0 = torch's default)")
         if self.image_size > self.render_size * self.view_window[2]:
@@ -154,13 +149,24 @@ PROFILES = Profiles(
         authors_steps_per_interaction=60, authors_image_size=128, authors_train_steps=1_000_000,
         authors_batch_size=1, authors_mvae_steps=200 * 80 * 59 // 128,
         authors_fig5_sizes=(10, 20, 40, 80), authors_seeds=5,
-        torch_threads=0, train_workers=1,
+        torch_threads=0,
     ),
 )
 
 
 def dmbn_config(profile: str = "default", **overrides) -> DMBNConfig:
     return PROFILES.get(profile, **overrides)
+
+
+def training_jobs(config: DMBNConfig) -> list:
+    """What `replicate` runs before the notebook: the datasets, then every network (the notebook loads them);
+    the networks on the authors' data when `authors_data` finds them (as the notebook does)."""
+    from sensorimotor.devices import resolve_device
+    from sensorimotor.dmbn.authors_data import find_authors_data
+    from sensorimotor.dmbn.chapter_jobs import declared_jobs  # torch: imported only when the chapter runs
+
+    authors_root = find_authors_data(config.authors_data, start=Path(__file__).resolve().parent)
+    return declared_jobs(config, str(resolve_device(config.device)), authors_root)
 
 
 # --- views measured for issue 34 (no training) -------------------------------------------------------

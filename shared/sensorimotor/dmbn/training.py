@@ -20,7 +20,6 @@ from torch.nn import functional as F
 from sensorimotor.cache import cache_path, load_torch, save_torch
 from sensorimotor.dmbn.model import DMBN, DMBNSpec, Observations, gaussian_nll, image_stack_for
 from sensorimotor.dmbn.mvae import MASK_SCHEMES, MVAE, apply_masks, mvae_loss
-from sensorimotor.job_calls import run_calls
 from sensorimotor.progress import progress_bar
 from sensorimotor.seeding import rng, torch_generator
 
@@ -420,15 +419,6 @@ def cached_training(
     }
     save_torch(path, blob)
     return result
-
-
-def fit_in_parallel(jobs: Sequence[Callable[[], Any]], workers: int) -> int:
-    """Run cached training ``jobs`` (closures calling :func:`fit_dmbn` / :func:`fit_mvae`) in ``workers``
-    processes of the jobs layer (:func:`sensorimotor.job_calls.run_calls`); the caller's same calls then
-    load. Returns how many ran (0: none here, the caller trains on its first call)."""
-    if workers < 0:
-        raise ValueError(f"workers={workers} must be >= 0")
-    return run_calls(jobs, workers)
 
 
 # ---------------------------------------------------------------------------------------------------
