@@ -64,7 +64,7 @@ def notebook_networks(cfg) -> list:
             at = training_subset(own.train_actions, size, s)
             runs += [own_dmbn(cfg, own, at, s), own_mvae(cfg, own, at, s)]
     runs += [own_dmbn(cfg, own, full, s, image_only=True) for s in seeds(cfg, cfg.table1_seeds)]
-    root = find_authors_data(cfg.authors_data, start=CHAPTER.folder)
+    root = find_authors_data(cfg.authors_data)
     if root is not None:
         a = authors_data(cfg, root)
         a_full = np.arange(len(a.train_idx))

@@ -165,7 +165,7 @@ def training_jobs(config: DMBNConfig) -> list:
     from sensorimotor.dmbn.authors_data import find_authors_data
     from sensorimotor.dmbn.chapter_jobs import declared_jobs  # torch: imported only when the chapter runs
 
-    authors_root = find_authors_data(config.authors_data, start=Path(__file__).resolve().parent)
+    authors_root = find_authors_data(config.authors_data)
     return declared_jobs(config, str(resolve_device(config.device)), authors_root)
 
 

@@ -157,14 +157,13 @@ def authors_data(knobs: Knobs, root: Path | Callable[[], Path], data_id: str | N
 
 
 def find_authors_root(setting: str | None, data_id: str) -> Path:
-    """The authors' folder that ``setting`` (the ``authors_data`` knob) names, from this process's folder or
-    the library's, holding exactly the data ``data_id`` (a worker of the jobs runs wherever it was started)."""
-    for start in (Path.cwd(), Path(__file__).resolve().parent):
-        root = find_authors_data(setting, start=start)
-        if root is not None and fingerprint(root) == data_id:
-            return root
-    raise AuthorsDataError(f"the authors' data {data_id} (authors_data={setting!r}) are not found from {Path.cwd()} "
-                           "or the library's folder; set $DMBN_AUTHORS_DATA to their data/data2020 folder")
+    """The authors' folder that ``setting`` (the ``authors_data`` knob) names on this worker's machine, holding
+    exactly the data ``data_id`` (see :func:`~sensorimotor.dmbn.authors_data.find_authors_data`)."""
+    root = find_authors_data(setting)
+    if root is not None and fingerprint(root) == data_id:
+        return root
+    raise AuthorsDataError(f"the authors' data {data_id} (authors_data={setting!r}) are not on this machine "
+                           f"(found: {root}); set $DMBN_AUTHORS_DATA to their data/data2020 folder")
 
 
 # --- the networks (what the notebook calls) -------------------------------------------------------------
