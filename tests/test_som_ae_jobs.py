@@ -43,7 +43,8 @@ def test_the_jobs_write_exactly_the_entries_the_notebooks_calls_load(smoke_jobs,
     ]
     assert set(statuses.values()) == {"computed"}
     jobs = [job for stage in stages for job in stage]
-    assert all(job.cpus == (os.cpu_count() or 1) and job.kwargs.get("threads", 1) == cfg.torch_threads for job in jobs)
+    assert all(job.cpus == (os.cpu_count() or 1) for job in jobs)  # each runs alone
+    assert all(job.kwargs["threads"] == cfg.torch_threads for job in jobs if job.name != "som_ae-data")
     trainings = {str(job.path().resolve().relative_to(folder.resolve())) for job in jobs if job.name != "som_ae-data"}
     mtimes = {path: (folder / path).stat().st_mtime_ns for path in trainings}
     before = len(cache_events())

@@ -156,9 +156,13 @@ def data_job(cfg: Any) -> Job:
 
 def autoencoder_job(cfg: Any, device: str) -> EntryJob:
     """The autoencoder's training (:func:`autoencoder_entry`); see :func:`declared_jobs` for its ``cpus``."""
-    kwargs = {"key": autoencoder_key(cfg, device), "threads": cfg.torch_threads}
-    return EntryJob("som_ae-autoencoder", "sensorimotor.som_ae.chapter_jobs:autoencoder_entry", kwargs,
-                    namespace="som_ae-autoencoder", code=AE_CODE, cpus=_all_cpus(), gpus=_gpus(device))  # fmt: skip
+    return _autoencoder_job(autoencoder_key(cfg, device), cfg.torch_threads, cpus=_all_cpus(), gpus=_gpus(device))
+
+
+def _autoencoder_job(key: Mapping[str, Any], threads: int, cpus: int = 1, gpus: int = 0) -> EntryJob:
+    return EntryJob("som_ae-autoencoder", "sensorimotor.som_ae.chapter_jobs:autoencoder_entry",
+                    {"key": dict(key), "threads": threads}, namespace="som_ae-autoencoder", code=AE_CODE, cpus=cpus,
+                    gpus=gpus)  # fmt: skip
 
 
 def map_job(cfg: Any, model: str, map_seed: int, device: str, modalities: Sequence[str]) -> EntryJob:
@@ -261,9 +265,7 @@ def code_decoder(autoencoder: ae.ConvAutoencoder, scaler: ae.LatentScaler) -> Ca
 
 def _load_autoencoder(key: Mapping[str, Any]) -> ae.ConvAutoencoder:
     """The autoencoder of ``key`` from its entry (the model seeded as the notebook seeds it)."""
-    job = EntryJob("som_ae-autoencoder", "sensorimotor.som_ae.chapter_jobs:autoencoder_entry", {"key": dict(key)},
-                   namespace="som_ae-autoencoder", code=AE_CODE)  # fmt: skip
-    path = job.path()
+    path = _autoencoder_job(key, threads=0).path()
     if not path.exists():
         raise JobError(f"no autoencoder at {path}; its job (stage 2 of the chapter's jobs) runs before the maps")
     return _autoencoder_from(key, load_torch(path)["state"])
