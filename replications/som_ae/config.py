@@ -224,3 +224,13 @@ PROFILES = Profiles(
 def som_ae_config(profile: str = "default", **overrides) -> SOMAEConfig:
     """The chapter's configuration for ``profile`` with ``overrides`` applied."""
     return PROFILES.get(profile, **overrides)
+
+
+def training_jobs(config: SOMAEConfig) -> list:
+    """What `replicate` runs before the notebook: the dataset, the autoencoder and the plain maps, then the
+    SOM-AE maps and the batch study (the notebook loads them). Each job has the machine to itself."""
+    from sensorimotor.devices import resolve_device
+    from sensorimotor.som_ae.chapter_jobs import declared_jobs  # torch: only when the chapter runs
+
+    mappings = [(source, target, MAPPING_LABELS[source, target]) for source, target in MAPPINGS]
+    return declared_jobs(config, resolve_device(config.device).type, (IMAGE, JOINTS), mappings)
