@@ -7,8 +7,8 @@ pipeline) they run the same job functions in the kernel and cache the result at 
 
 Each job function takes plain JSON arguments: the entry's ``key`` (the knobs and the data's key), from
 which it rebuilds its data in the worker (the cached infant dataset, the autoencoder's codes), and how
-it runs (``threads``, the modality names). Entries keep the keys the notebook used before its trainings
-were jobs (:class:`EntryJob`), so results cached by earlier runs are still found.
+it runs (``threads``, the modality names). An entry's key (:class:`EntryJob`) holds the knobs and data key
+the notebook gave it before its trainings were jobs, and the code hash of the trainer and of this module.
 """
 
 from __future__ import annotations
@@ -32,15 +32,15 @@ from sensorimotor.som_ae import som as msom
 from sensorimotor.som_ae.infant_sim import N_JOINTS
 
 MODELS = ("SOM", "SOM-AE")  # the plain SOM on pixels, SOM-AE on the autoencoder's codes
-AE_CODE = ("sensorimotor.som_ae.autoencoder",)  # the modules each entry's key hashes (as before the jobs)
-SOM_CODE = ("sensorimotor.som_ae.som",)
+# the modules each entry's key hashes: the trainer and this module (which builds the data the trainer sees)
+AE_CODE = ("sensorimotor.som_ae.autoencoder", "sensorimotor.som_ae.chapter_jobs")
+SOM_CODE = ("sensorimotor.som_ae.som", "sensorimotor.som_ae.chapter_jobs")
 
 
 class EntryJob(Job):
     """A job cached under ``kwargs["key"]`` alone (and the code hash of ``code``), not its function and
-    arguments: the key the notebook gave the entry before its training became a job, so entries written
-    by earlier runs still hit. The other arguments only say how the job runs (``threads``) and what its
-    modalities and mappings are called; the key holds everything that changes the numbers."""
+    arguments: the other arguments only say how the job runs (``threads``) and what its modalities and
+    mappings are called; the key holds everything that changes the numbers."""
 
     @property
     def key(self) -> dict[str, Any]:
