@@ -87,6 +87,8 @@ def _levels(root, chapter):
     ("module", "level"),
     [
         ("verdict_display.py", "re-evaluate"),  # judging only: no cache key holds it
+        ("verdicts.py", "re-evaluate"),  # the rules' judge (also imported by prereg, which writes the lock)
+        ("profiles.py", "re-evaluate"),  # knobs' machinery: config_hash lives in hashing.py, in no key through it
         ("summary_figure.py", None),  # not imported by the kernel: no problem at all
         ("job_examples.py", "retrain"),  # the training job's own code
         ("seeding.py", "retrain"),  # imported by the jobs layer that writes the weights
