@@ -33,11 +33,12 @@ def test_missing_jobs_run_once_then_load_from_the_cache():
 
 def test_the_local_executor_runs_a_job_asking_for_every_cpu_alone(tmp_path):
     """A job's ``cpus`` is honoured locally too: a 2-CPU job shares 2 workers with no other job, while two
-    1-CPU jobs run together (each waits for the other's mark, so both checks can fail)."""
+    1-CPU jobs run together (each waits up to 300 s for the other's mark: a worker can take a minute to start
+    on a loaded machine; so both checks can fail, the second only after that wait)."""
     overlap = "sensorimotor.job_examples:note_overlap"
 
     def job(name, partner="", cpus=1):
-        kwargs = {"folder": str(tmp_path), "name": name, "partner": partner, "seconds": 1.0}
+        kwargs = {"folder": str(tmp_path), "name": name, "partner": partner, "seconds": 1.0, "wait": 300.0}
         return Job(name, overlap, kwargs, namespace="test-jobs", cpus=cpus)
 
     run_jobs([job("wide", cpus=2), job("a", "b"), job("b", "a")], workers=2)
