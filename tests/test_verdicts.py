@@ -28,6 +28,7 @@ from sensorimotor.verdicts import (
     Prerequisite,
     Rule,
     VerdictError,
+    format_number,
     judge,
     recompute,
     stored_problems,
@@ -245,3 +246,8 @@ def test_every_declared_rule_can_reach_every_verdict(rule):
 def test_every_chapter_is_judged_by_replication_statistics():
     """Issue 28: every chapter declares its rules in ``RULES`` (the first schema, ``sensorimotor.claims``, is gone)."""
     assert set(discover_chapters(ROOT)) - set(MIGRATED) == set()
+
+
+def test_numbers_show_three_digits_and_a_rounding_error_of_zero_as_zero():
+    assert [format_number(v) for v in (0.012345, 1.18e-14, -3e-13, 2.5e-9, None, True)] == [
+        "0.0123", "0", "0", "2.5e-09", "—", "yes"]

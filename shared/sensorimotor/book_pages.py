@@ -195,7 +195,7 @@ def summary_markdown(root: Path) -> str:
         "claim with the verdict the original rule gives. A claim is *inconclusive* when a check showed that "
         "the experiment could not have seen the effect, or when its interval is too wide to tell (with the "
         "number of seeds or cases a 90 %-power test would need); that is not a pass. Consistency checks "
-        "(true by construction) are listed apart and not counted.",
+        "(ours, not the paper's: true by construction, or a control we measure) are listed apart and not counted.",
         "",
     ]
     if not results and not consistency:

@@ -13,39 +13,14 @@ from typing import Any
 
 from sensorimotor.atomic import atomic_path
 from sensorimotor.book_pages import hardware_words, training_words
+from sensorimotor.verdicts import format_number, ours_text
 
 BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
 END = "<!-- END generated -->"
 
 
-def _value(value: Any) -> str:
-    if value is None:
-        return "—"
-    if isinstance(value, float):
-        return f"{value:.3g}"
-    return str(value)
-
-
-def _ours(row: Mapping[str, Any]) -> str:
-    text = _value(row.get("ours"))
-    if row.get("interval"):
-        text += f" [{_value(row['interval'][0])}, {_value(row['interval'][1])}]"
-    elif row.get("spread") is not None:
-        text += f" ± {_value(row['spread'])}"
-    per = row.get("per_unit") or row.get("per_seed")
-    if per and len(per) > 1:
-        text += f" ({len(per)} {row.get('unit', 'seeds')})"
-    return text
-
-
 def _why(row: Mapping[str, Any]) -> str:
-    if row.get("cause"):
-        return row["cause"]
-    names = [f.split(":")[0] for f in row.get("failed_checks") or []]
-    if not names:
-        return ""
-    more = f" (+{len(names) - 2} more)" if len(names) > 2 else ""
-    return f"{len(names)} check(s) failed: " + "; ".join(names[:2]) + more
+    return row.get("cause") or ""
 
 
 def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> str:
@@ -71,8 +46,8 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
         "|---|---|---|---|---|",
     ]  # fmt: skip
     for row in meta.get("claims", []):
-        cells = [row["id"] + (" (consistency)" if row.get("kind") == "consistency" else ""), _value(row.get("paper")),
-                 _ours(row), f"**{row['verdict']}**", _why(row)]  # fmt: skip
+        cells = [row["id"] + (" (consistency)" if row.get("kind") == "consistency" else ""), format_number(row.get("paper")),
+                 ours_text(row), f"**{row['verdict']}**", _why(row)]  # fmt: skip
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     lines += ["", END]
     return "\n".join(lines)

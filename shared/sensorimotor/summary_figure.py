@@ -8,8 +8,8 @@ and all share one axis, ``(value - null) / (smallest_effect - null)``: 0 is what
 1 the smallest effect that counts as the paper's, so position and verdict colour tell the same story
 (reproduced: the interval clear of 0 and the estimate at 1 or beyond). Each shows its estimate, its
 interval, every seed/case/repeat as a dot and, where the paper gives a number, a tick at the paper's
-effect; a claim not measured keeps its row, marked "not measured". Consistency checks (true by
-construction) are left out.
+effect; a claim not measured keeps its row, marked "not measured". Consistency checks (ours, not
+the paper's) are left out.
 """
 
 from __future__ import annotations

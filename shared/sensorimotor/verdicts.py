@@ -232,7 +232,8 @@ def _check_from_spec(spec: Mapping[str, Any]) -> Check:
 @dataclasses.dataclass(frozen=True)
 class Rule:
     """How one claim is judged: its :class:`Effect`, its checks by name, and whether it is a result or a
-    consistency check (true by construction: shown apart, never counted)."""
+    consistency check (ours, not the paper's: true by construction, or a control we measure; shown apart,
+    never counted)."""
 
     effect: Effect
     checks: Mapping[str, Check] = dataclasses.field(default_factory=dict)
@@ -542,13 +543,14 @@ def stored_problems(row: Mapping[str, Any]) -> list[str]:
 
 
 def format_number(value: Any) -> str:
-    """A value to 3 significant digits; text as is; None as a dash."""
+    """A value to 3 significant digits (below 1e-12 in size: 0, the rounding error of a mean of equal
+    values); text as is; None as a dash."""
     if value is None:
         return "—"
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, float):
-        return f"{value:.3g}" if value != 0 else "0"
+        return f"{value:.3g}" if abs(value) >= 1e-12 else "0"
     return str(value)
 
 
@@ -616,7 +618,7 @@ def verdict_box_html(row: Mapping[str, Any]) -> str:
              f" · smallest effect {e(format_number(row['smallest_effect']))}<br>",
              f"<small>rule: {e(row['criterion'])}</small>"]  # fmt: skip
     if row.get("kind") == "consistency":
-        parts.append("<br><small>consistency check: true by construction, not counted as a result</small>")
+        parts.append("<br><small>consistency check (ours, not the paper's): not counted as a result</small>")
     details = []
     for check in (row.get("checks") or {}).values():
         mark = {"passed": "✓", "failed": "✗", "defective": "⚠"}[check["status"]]
@@ -643,7 +645,7 @@ def glance_html(rows: list[Mapping[str, Any]]) -> str:
     for kind in KINDS:
         group = [r for r in rows if r.get("kind") == kind]
         if group and kind == "consistency":
-            out.append('<tr><td colspan="5"><em>Consistency checks (true by construction; not counted)</em></td></tr>')
+            out.append('<tr><td colspan="5"><em>Consistency checks (ours, not the paper\'s; not counted)</em></td></tr>')
         for row in group:
             out.append(f"<tr><td>{badge_html(row['verdict'])}</td><td><a href=\"#{anchor(row['id'])}\">{e(row['id'])}</a>"
                        f"<br><small>{e(row['statement'])}</small></td><td>{e(format_number(row['paper']))}</td>"
