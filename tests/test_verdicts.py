@@ -107,7 +107,7 @@ def test_a_given_estimate_and_an_exact_value_are_judged_too():
 @pytest.mark.parametrize(
     "kwargs",
     [{"null": 1.0}, {"null": 1.0, "smallest": 1.0}, {"null": 0.0, "paper": 1.0, "smallest": -0.5},
-     {"null": 0.0, "paper": 1.0, "unit": "runs"}, {"null": 0.0, "paper": 1.0, "level": 0.3},
+     {"null": 0.0, "paper": 1.0, "unit": "trials"}, {"null": 0.0, "paper": 1.0, "level": 0.3},
      {"null": float("nan"), "paper": 1.0}],
 )  # fmt: skip
 def test_effect_refuses_what_cannot_be_judged(kwargs):

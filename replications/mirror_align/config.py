@@ -134,7 +134,7 @@ RULES = {
                                null_text="no difference"),
                         checks={U_RECOGNISES: U_CHECK, E_SUCCEEDS: E_CHECK}),
     # Table 1: recognition gain of alignment (points, averaged over held-out videos), per training run.
-    "mirror-T1a": Rule(Effect(null=0.0, paper=3.3, null_text="no gain"),
+    "mirror-T1a": Rule(Effect(null=0.0, paper=3.3, unit="runs", null_text="no gain"),
                        checks={U_RECOGNISES: U_CHECK, GAIN_READER: GAIN_CHECK}),
     # Table 1: success gain (points), cases: the paired held-out closed-loop episodes, pooled over seeds.
     "mirror-T1b": Rule(Effect(null=0.0, paper=3.5, unit="cases", interval="bootstrap", null_text="no gain"),
@@ -159,7 +159,7 @@ RULES = {
     # Fig. 5: alignment makes the shared space more discriminative: silhouette by instruction of held-out
     # u and e, aligned minus baseline, the same probe refitted on each arm's features, per training run.
     # No number in the paper (a t-SNE): smallest effect 0.02 of silhouette.
-    "mirror-F5": Rule(Effect(null=0.0, smallest=0.02, null_text="no more discriminative"),
+    "mirror-F5": Rule(Effect(null=0.0, smallest=0.02, unit="runs", null_text="no more discriminative"),
                       checks={U_RECOGNISES: U_CHECK}),
 }
 

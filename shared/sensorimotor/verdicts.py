@@ -41,8 +41,8 @@ from sensorimotor.replication_stats import Estimate, StatsError, bootstrap_inter
 SCHEMA = 2
 Verdict = Literal["reproduced", "partly", "not reproduced", "inconclusive", "not run"]
 VERDICTS: tuple[Verdict, ...] = ("reproduced", "partly", "not reproduced", "inconclusive", "not run")
-Unit = Literal["seeds", "cases", "repeats", "exact"]
-UNITS: tuple[Unit, ...] = ("seeds", "cases", "repeats", "exact")
+Unit = Literal["seeds", "runs", "cases", "repeats", "exact"]
+UNITS: tuple[Unit, ...] = ("seeds", "runs", "cases", "repeats", "exact")
 INTERVALS = ("t", "bootstrap")
 KINDS = ("result", "consistency")
 OVER = ("every", "mean")
@@ -53,7 +53,7 @@ COLOURS = {
     "inconclusive": "#6a1b9a",
     "not run": "#616161",
 }
-UNIT_SINGULAR = {"seeds": "seed", "cases": "case", "repeats": "repeat", "exact": "value"}
+UNIT_SINGULAR = {"seeds": "seed", "runs": "run", "cases": "case", "repeats": "repeat", "exact": "value"}
 
 
 class VerdictError(ValueError):
