@@ -483,8 +483,8 @@ def training_record(
     return {
         "jobs": len(jobs),
         "computed_here": sum(getattr(results.get(job.name), "status", "") in ("computed", "recomputed") for job in jobs),
-        "job_seconds": round(sum(known), 1),
-        "longest_job_seconds": round(max(known), 1) if known else None,
+        "job_seconds": round(sum(known), 3),
+        "longest_job_seconds": round(max(known), 3) if known else None,
         "unrecorded": len(seconds) - len(known),
         "wall_seconds": round(wall, 1),
         "workers": None if ray_address else (workers or os.cpu_count() or 1),
