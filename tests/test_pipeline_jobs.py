@@ -197,3 +197,14 @@ def test_nox_installs_ray_when_a_replicate_session_asks_for_it(project_root, mon
     assert noxfile._extras(["--executor", "ray", "--ray-address", "h:6379"]) == "dev,cluster"
     assert noxfile._extras(["--executor=ray"]) == "dev,cluster"
     assert noxfile._extras(["--profile", "smoke"]) == "dev"
+
+
+def test_run_words_tell_cold_resumed_and_warm_runs_apart():
+    from sensorimotor.book_pages import run_words
+
+    training = {"jobs": 31, "job_seconds": 100.0, "workers": 2, "wall_seconds": 50.0}
+    assert run_words({"cold": True, "training": {**training, "computed_here": 31}}).startswith("cold")
+    resumed = run_words({"cold": False, "training": {**training, "computed_here": 16}})
+    assert resumed.startswith("resumed: 16 of 31 training jobs")
+    assert run_words({"cold": False, "training": {**training, "computed_here": 0}}).startswith("warm")
+    assert run_words({"cold": False}).startswith("warm")  # a report from before the training record

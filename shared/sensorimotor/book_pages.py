@@ -241,6 +241,17 @@ def _report_notebook(root: Path, chapter: str) -> Any:
     return nbformat.read(str(root / "book" / "chapters" / f"{chapter}.ipynb"), as_version=4)
 
 
+def run_words(meta: Mapping[str, Any]) -> str:
+    """How the run got its weights: all trained (cold), partly trained (resumed) or all loaded (warm)."""
+    if meta.get("cold"):
+        return "cold: every model trained in this run"
+    training = meta.get("training") or {}
+    if training.get("computed_here"):
+        return (f"resumed: {training['computed_here']} of {training['jobs']} training jobs trained in this run, "
+                "the rest loaded from the cache")
+    return "warm: every model loaded from the cache"
+
+
 def training_words(training: Mapping[str, Any]) -> str:
     """One line on the chapter's training jobs: their compute, this run's share, and what more CPUs would give."""
     total, longest, workers = training["job_seconds"], training.get("longest_job_seconds"), training.get("workers")

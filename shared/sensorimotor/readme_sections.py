@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorimotor.atomic import atomic_path
-from sensorimotor.book_pages import hardware_words, training_words
+from sensorimotor.book_pages import hardware_words, run_words, training_words
 from sensorimotor.verdicts import format_number, ours_text
 
 BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
@@ -34,7 +34,7 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
         f"commit `{(meta.get('git_commit') or 'unknown')[:10]}`" + (f", run {meta['run_date']}" if meta.get("run_date") else "")
         + ".",
         f"- Run time: {meta.get('wall_seconds', 0) / 60:.1f} min"
-        + (" (cold: everything computed in this run)" if meta.get("cold") else " (warm: cached weights loaded)")
+        + f" ({run_words(meta)})"
         + ("" if cold is None else f"; cold run: {cold / 60:.1f} min") + ".",
         *([f"- Training: {training_words(meta['training'])}."] if meta.get("training") else []),
         f"- Hardware: {hardware_words(meta.get('hardware') or {})}.",

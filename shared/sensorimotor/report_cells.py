@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from sensorimotor.book_pages import hardware_words, training_words
+from sensorimotor.book_pages import hardware_words, run_words, training_words
 from sensorimotor.verdicts import SCHEMA, glance_html, glance_markdown
 
 GLANCE_TAG = "verdicts-at-a-glance"
@@ -46,7 +46,7 @@ def provenance_rows(meta: Mapping[str, Any], rerun: str) -> list[tuple[str, str]
         ("profile, seed", f"{meta.get('profile')}, {meta.get('seed')}"),
         ("code", f"commit {commit}"),
         ("run", f"{meta.get('run_date', 'unknown date')}, {meta.get('wall_seconds', 0) / 60:.1f} min"
-                + (" (cold: every model trained in this run)" if meta.get("cold") else " (from cached weights)")),
+                + f" ({run_words(meta)})"),
         ("cold run", "not measured" if cold is None else f"{cold / 60:.1f} min"),
         *([("training", training_words(meta["training"]))] if meta.get("training") else []),
         ("hardware", hardware_words(meta.get("hardware") or {})),
