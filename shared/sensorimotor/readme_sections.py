@@ -19,10 +19,6 @@ BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m 
 END = "<!-- END generated -->"
 
 
-def _why(row: Mapping[str, Any]) -> str:
-    return row.get("cause") or ""
-
-
 def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> str:
     """The generated Markdown: how the report was made and every claim's verdict."""
     cold = meta.get("cold_wall_seconds")
@@ -47,7 +43,7 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
     ]  # fmt: skip
     for row in meta.get("claims", []):
         cells = [row["id"] + (" (consistency)" if row.get("kind") == "consistency" else ""), format_number(row.get("paper")),
-                 ours_text(row), f"**{row['verdict']}**", _why(row)]  # fmt: skip
+                 ours_text(row), f"**{row['verdict']}**", row.get("cause") or ""]  # fmt: skip
         lines.append("| " + " | ".join(c.replace("|", "\\|").replace("\n", " ") for c in cells) + " |")
     lines += ["", END]
     return "\n".join(lines)
