@@ -369,7 +369,6 @@ def replicate(
         except JobError as error:
             raise PipelineError(f"chapter {chapter.name}: {error}") from None
     target = Path(output) if output is not None else default_output(root, chapter, profile, seed, overrides)
-    hashes = source_hashes(chapter)
     with contextlib.ExitStack() as stack:
         tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix=f"replicate-{chapter.name}-"))
         if cold:
@@ -392,10 +391,14 @@ def replicate(
                     f"untouched\n{error}"
                 ) from error
         jobs_wall = time.perf_counter() - started
+        # the source is read here, after the jobs (they use the config's values, never the notebook): the
+        # hashes describe the notebook that runs, also when the source was edited while the jobs trained
+        hashes = source_hashes(chapter)
+        notebook_input = _prepare_input(chapter, Path(tmp), provenance=True)
         try:
             with own_kernel() as kernel_name:
                 papermill.execute_notebook(
-                    str(_prepare_input(chapter, Path(tmp), provenance=True)),
+                    str(notebook_input),
                     str(executed),
                     parameters={"profile": profile, "seed": seed, "overrides": overrides},
                     cwd=str(chapter.folder),
