@@ -59,7 +59,7 @@ def test_report_carries_provenance_and_claims(demo_root, demo_report):
     assert meta["cold"] is True and meta["cold_wall_seconds"] == meta["wall_seconds"]
     assert [c["id"] for c in meta["claims"]] == ["demo-1", "demo-2", "demo-3"]
     by_id = {c["id"]: c for c in meta["claims"]}
-    assert by_id["demo-2"]["verdict"] == "reproduced" and len(by_id["demo-2"]["per_seed"]) == 3
+    assert by_id["demo-2"]["verdict"] == "reproduced" and len(by_id["demo-2"]["per_unit"]) == 3
     assert by_id["demo-3"]["kind"] == "consistency"
     assert "demo-1" in (demo_root / "book" / "summary.md").read_text()
     assert (demo_root / "book" / "figures" / "summary" / "claims_overview.png").exists()

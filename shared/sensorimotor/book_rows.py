@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sensorimotor.verdicts import SCHEMA  # the claim schema the pages read, and the only one
+from sensorimotor.verdicts import SCHEMA, is_check_cause  # SCHEMA: the claim schema the pages read, and the only one
 
 CAUSE_CHARS = 72  # a cause fits one line of the summary's verdict column at the book's width
 
@@ -103,7 +103,7 @@ def _group_key(row: Mapping[str, Any]) -> tuple[str, str]:
     cause = str(row.get("cause") or "")
     if not cause:
         return "no cause recorded", "a rerun of its chapter"
-    if cause.startswith(("apparatus failed", "prerequisite failed", "check defective")):
+    if is_check_cause(cause):
         return cause, (
             "a run in which that check passes (a longer or larger training run, or a mended instrument)"
         )

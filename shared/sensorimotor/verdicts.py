@@ -41,8 +41,8 @@ from sensorimotor.replication_stats import Estimate, StatsError, bootstrap_inter
 SCHEMA = 2
 Verdict = Literal["reproduced", "partly", "not reproduced", "inconclusive", "not run"]
 VERDICTS: tuple[Verdict, ...] = ("reproduced", "partly", "not reproduced", "inconclusive", "not run")
-Unit = Literal["seeds", "runs", "cases", "repeats", "exact"]
-UNITS: tuple[Unit, ...] = ("seeds", "runs", "cases", "repeats", "exact")
+Unit = Literal["seeds", "cases", "repeats", "exact"]
+UNITS: tuple[Unit, ...] = ("seeds", "cases", "repeats", "exact")
 INTERVALS = ("t", "bootstrap")
 KINDS = ("result", "consistency")
 OVER = ("every", "mean")
@@ -53,7 +53,7 @@ COLOURS = {
     "inconclusive": "#6a1b9a",
     "not run": "#616161",
 }
-UNIT_SINGULAR = {"seeds": "seed", "runs": "run", "cases": "case", "repeats": "repeat", "exact": "value"}
+UNIT_SINGULAR = {"seeds": "seed", "cases": "case", "repeats": "repeat", "exact": "value"}
 
 
 class VerdictError(ValueError):
@@ -409,6 +409,32 @@ def decide(effect: Effect, estimate: Estimate) -> tuple[Verdict, str, int | None
     return "inconclusive", f"underpowered: a 90%-power test needs {needed} {unit} ({estimate.n} measured)", needed
 
 
+CHECK_CAUSE_LEADS = ("apparatus failed", "prerequisite failed", "check defective", "checks failed", "checks defective")
+
+
+def is_check_cause(cause: str) -> bool:
+    """Whether a verdict's cause is a failed or defective check (not the interval's)."""
+    return cause.startswith(CHECK_CAUSE_LEADS)
+
+
+def check_kind(check: Check) -> str:
+    return "apparatus" if isinstance(check, Apparatus) else "prerequisite"
+
+
+def failing_cause(rule: Rule, failing: list[str], status: str) -> str:
+    """The cause of an inconclusive verdict from its ``failing`` checks (``status`` failed or defective):
+    one check is named; several are counted by kind (a verdict cell is one line; the claim's box lists
+    each check with its reading)."""
+    if len(failing) == 1:
+        name = failing[0]
+        return f"check defective: {name}" if status == "defective" else f"{check_kind(rule.checks[name])} failed: {name}"
+    counts: dict[str, int] = {}
+    for name in failing:
+        counts[check_kind(rule.checks[name])] = counts.get(check_kind(rule.checks[name]), 0) + 1
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
+    return f"checks {status}: {len(failing)} of {len(rule.checks)} ({kinds}; each with its reading in the claim's box)"
+
+
 def judge(rule: Rule, ours: Any, readings: Mapping[str, Reading]) -> Judgement:
     """The verdict a rule gives to a claim's value and its checks' readings."""
     if set(readings) != set(rule.checks):
@@ -420,14 +446,10 @@ def judge(rule: Rule, ours: Any, readings: Mapping[str, Reading]) -> Judgement:
         raise VerdictError(str(error)) from error
     if estimate is None:
         return Judgement("not run", "not measured", None, None, results)
-    # every failing check is named, in the order of their names (a stored report's JSON sorts its keys, so
-    # the rule's declaration order cannot be recovered when it is re-judged)
-    for status, lead in (("defective", "check defective"), ("failed", None)):
+    for status in ("defective", "failed"):
         failing = sorted(name for name, result in results.items() if result.status == status)
         if failing:
-            kinds = {n: "apparatus" if isinstance(rule.checks[n], Apparatus) else "prerequisite" for n in failing}
-            cause = "; ".join(f"{lead or kinds[n] + ' failed'}: {n}" for n in failing)
-            return Judgement("inconclusive", cause, estimate, None, results)
+            return Judgement("inconclusive", failing_cause(rule, failing, status), estimate, None, results)
     verdict, cause, needed = decide(rule.effect, estimate)
     return Judgement(verdict, cause, estimate, needed, results)
 
@@ -508,10 +530,6 @@ class Claim:
             "section": self.section,
             "note": self.note,
             "amendments": list(amendments or []),
-            # read by summary code written for the first schema
-            "per_seed": units if effect.unit == "seeds" else None,
-            "spread": None if est is None else est.sd,
-            "failed_checks": [j.cause] if j.verdict == "inconclusive" and not j.cause.startswith("underpowered") else [],
         }
 
 
