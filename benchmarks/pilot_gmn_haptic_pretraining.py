@@ -28,10 +28,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from pilot_gmn_grasp_reader import scenes
-from pilot_gmn_longer_training import MEASURES
+from pilot_gmn_longer_training import MEASURES, context_measures
 from torch import nn
 
-from sensorimotor.gmn import evaluation as gmn_eval
 from sensorimotor.gmn.model import GMN, GMNArch, HapticRepresentation, ModalitySpec
 from sensorimotor.gmn.scenes import modality_split
 from sensorimotor.gmn.shape_probe import _grasps
@@ -145,13 +144,7 @@ def main() -> None:
     start = time.perf_counter()
 
     def measure(net: GMN, step: int) -> dict[str, float]:
-        out = {}
-        for name, (target, n, source) in MEASURES.items():
-            if source is None:
-                g = gmn_eval.same_modality_gain(net, test, mods, ids, target, n, **common)
-            else:
-                g = gmn_eval.other_scene_gap(net, test, mods, ids, target, n, source=source, **common)
-            out[name], out[name + " se"] = g["mean"], g["se"]
+        out = context_measures(net, test, mods, ids, MEASURES, common)
         print(f"GMN step {step:6d}: " + "; ".join(f"{k} {out[k]:+.2f} ± {out[k + ' se']:.2f}" for k in MEASURES)
               + f"  ({time.perf_counter() - start:.0f} s)", flush=True)  # fmt: skip
         return out

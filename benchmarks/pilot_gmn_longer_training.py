@@ -1,7 +1,8 @@
 """GMN longer-training pilot (issue 14): does training longer make the M = 2 models read their grasps?
 
 Trains one M = 2 model of the chapter's profile (its scenes, widths and training knobs; training seed 0 or --seed) for
-``--factor`` times the profile's ``train_steps`` and, every ``--every`` steps, prints what the chapter's
+``--factor`` times the profile's ``train_steps`` (3400 at ``default`` until the eleventh pass, when every number in
+the README was measured; 6800 since: halve the factors below to repeat them) and, every ``--every`` steps, prints what the chapter's
 context checks measure, on the first 64 test scenes (nats; per target pair, 5 targets, 4 importance
 samples): the image gain from 2 image contexts over none, the haptic gap of a scene's own 2 grasps over
 another scene's (check (1'); the Bayes observer's gap is ~174), and the cross-modal gaps with 7 pairs of
@@ -83,6 +84,19 @@ class ModalityELBOGMN(GMN):
         return out
 
 
+def context_measures(model: GMN, test, mods, ids: np.ndarray, measures: dict, common: dict) -> dict[str, float]:
+    """Each of ``measures`` (name: (target, context pairs, source or None), as :data:`MEASURES`) on the test
+    scenes ``ids``: its mean under the name, its standard error under ``name + " se"``."""
+    out = {}
+    for name, (target, n, source) in measures.items():
+        if source is None:
+            g = gmn_eval.same_modality_gain(model, test, mods, ids, target, n, **common)
+        else:
+            g = gmn_eval.other_scene_gap(model, test, mods, ids, target, n, source=source, **common)
+        out[name], out[name + " se"] = g["mean"], g["se"]
+    return out
+
+
 def restrict(pairs: tuple, keep: torch.Tensor, n_scenes: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """The (sense, query, scene) pairs of the scenes ``keep`` (sorted), their scenes renumbered 0..len(keep)-1."""
     sense, query, scene = pairs
@@ -144,14 +158,7 @@ def main() -> None:
     start = time.perf_counter()
 
     def measure(model: GMN, step: int) -> dict[str, float]:
-        out = {}
-        for name, (target, n, source) in measures.items():
-            if source is None:
-                g = gmn_eval.same_modality_gain(model, test, mods, ids, target, n, **common)
-            else:
-                g = gmn_eval.other_scene_gap(model, test, mods, ids, target, n, source=source, **common)
-            out[name] = g["mean"]
-            out[name + " se"] = g["se"]
+        out = context_measures(model, test, mods, ids, measures, common)
         examples = step * cfg.batch_size * (2 if cfg.opposite else 1)
         print(f"step {step:6d} ({examples:6d} scene examples): "
               + "; ".join(f"{k} {out[k]:+.2f} ± {out[k + ' se']:.2f}" for k in measures)
