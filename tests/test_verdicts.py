@@ -204,6 +204,10 @@ def test_an_edited_stored_claim_fails():
     loosened = _row()
     loosened["checks"]["reader"]["reading"]["positive"] = {"0": 0.1}
     assert stored_problems(loosened)
+    reworded = _row()
+    reworded["cause"] = "an older wording of the same verdict"
+    assert stored_problems(reworded) == [f"claim {reworded['id']}: stored cause 'an older wording of the same verdict', "
+                                         f"its values and rule give {recompute(_row()).cause!r}"]
 
 
 def test_the_verdict_box_shows_the_answer_and_folds_checks_budget_and_history():

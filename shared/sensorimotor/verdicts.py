@@ -552,8 +552,10 @@ def stored_problems(row: Mapping[str, Any]) -> list[str]:
         j = recompute(row)
     except (VerdictError, StatsError, KeyError, TypeError) as error:
         return [f"claim {row.get('id')!r} cannot be re-judged: {error}"]
-    if (j.verdict, j.cause) != (row["verdict"], row["cause"]):
+    if j.verdict != row["verdict"]:
         return [f"claim {row['id']}: stored verdict {row['verdict']!r}, its values and rule give {j.verdict!r}"]
+    if j.cause != row["cause"]:
+        return [f"claim {row['id']}: stored cause {row['cause']!r}, its values and rule give {j.cause!r}"]
     return []
 
 
