@@ -409,7 +409,8 @@ def decide(effect: Effect, estimate: Estimate) -> tuple[Verdict, str, int | None
     return "inconclusive", f"underpowered: a 90%-power test needs {needed} {unit} ({estimate.n} measured)", needed
 
 
-CHECK_CAUSE_LEADS = ("apparatus failed", "prerequisite failed", "check defective", "checks failed", "checks defective")
+CHECK_CAUSE_LEADS = ("apparatus failed", "prerequisite failed", "check defective", "apparatus checks", "prerequisites",
+                     "checks")
 
 
 def is_check_cause(cause: str) -> bool:
@@ -428,11 +429,16 @@ def failing_cause(rule: Rule, failing: list[str], status: str) -> str:
     if len(failing) == 1:
         name = failing[0]
         return f"check defective: {name}" if status == "defective" else f"{check_kind(rule.checks[name])} failed: {name}"
+    plural = {"apparatus": "apparatus checks", "prerequisite": "prerequisites"}
+    singular = {"apparatus": "apparatus check", "prerequisite": "prerequisite"}
     counts: dict[str, int] = {}
     for name in failing:
         counts[check_kind(rule.checks[name])] = counts.get(check_kind(rule.checks[name]), 0) + 1
-    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items()))
-    return f"checks {status}: {len(failing)} of {len(rule.checks)} ({kinds}; each with its reading in the claim's box)"
+    of = f"{len(failing)} of {len(rule.checks)} checks"
+    if len(counts) == 1:
+        return f"{plural[next(iter(counts))]} {status}: {of} (readings in the claim's box)"
+    kinds = ", ".join(f"{n} {plural[k] if n > 1 else singular[k]}" for k, n in sorted(counts.items()))
+    return f"checks {status}: {of} ({kinds}; readings in the claim's box)"
 
 
 def judge(rule: Rule, ours: Any, readings: Mapping[str, Reading]) -> Judgement:
