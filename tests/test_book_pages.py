@@ -49,9 +49,11 @@ def test_inconclusive_causes_are_grouped_and_counted_with_what_settles_them():
             _row("b", "inconclusive", cause=prerequisite),
             _row("c", "inconclusive", cause="underpowered: a 90%-power test needs 40 cases (2 measured)", needed_n=40),
             _row("d", "inconclusive", cause="underpowered: the spread is unknown (1 cases)"),
-            _row("e", "reproduced")]  # fmt: skip
+            _row("e", "reproduced"),
+            _row("f", "inconclusive", cause="prerequisites failed: 4 of 4 checks (readings in the claim's box)")]  # fmt: skip
     text = "\n".join(causes_section(rows))
-    assert "4 result claims are inconclusive" in text  # the reproduced one is not counted
+    assert "5 result claims are inconclusive" in text  # the reproduced one is not counted
+    assert "4 of 4 checks (readings in the claim's box).** Settled by a run in which those checks pass" in text
     assert f"**2 claims: {prerequisite}.** Settled by a run in which that check passes" in text
     assert "needs 40 cases (2 measured).** Settled by about 40 cases (this run: 2)." in text
     assert "**1 claim: underpowered: the spread is unknown (1 cases).** Settled by a run with enough cases." in text

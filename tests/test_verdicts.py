@@ -26,6 +26,7 @@ from sensorimotor.verdicts import (
     Controls,
     Effect,
     Prerequisite,
+    counts_checks,
     is_check_cause,
     Rule,
     VerdictError,
@@ -158,6 +159,7 @@ def test_several_failing_checks_are_counted_not_listed():
                              "reads grasps": Capability({0: 2.0, 1: 2.0, 2: 2.0}, reference=5.0, failing_reference=0.0)})
     assert one.cause == "prerequisite failed: uses images" and is_check_cause(one.cause)
     assert not is_check_cause("underpowered: a 90%-power test needs 12 seeds (3 measured)")
+    assert counts_checks(failed.cause) and counts_checks(two.cause) and not counts_checks(one.cause)
 
 
 def test_a_trivial_value_with_a_passing_apparatus_is_not_reproduced():

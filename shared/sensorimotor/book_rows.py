@@ -17,7 +17,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sensorimotor.verdicts import SCHEMA, is_check_cause  # SCHEMA: the claim schema the pages read, and the only one
+from sensorimotor.verdicts import SCHEMA, counts_checks, is_check_cause  # SCHEMA: the claim schema the pages read, and the only one
 
 CAUSE_CHARS = 72  # a cause fits one line of the summary's verdict column at the book's width
 
@@ -104,9 +104,8 @@ def _group_key(row: Mapping[str, Any]) -> tuple[str, str]:
     if not cause:
         return "no cause recorded", "a rerun of its chapter"
     if is_check_cause(cause):
-        return cause, (
-            "a run in which that check passes (a longer or larger training run, or a mended instrument)"
-        )
+        which = "those checks pass" if counts_checks(cause) else "that check passes"
+        return cause, f"a run in which {which} (a longer or larger training run, or a mended instrument)"
     if row.get("needed_n"):
         return cause, f"about {row['needed_n']} {unit_name(row)} (this run: {len(unit_values(row))})"
     return cause, "a run with enough " + unit_name(row)

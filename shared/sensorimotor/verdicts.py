@@ -409,13 +409,18 @@ def decide(effect: Effect, estimate: Estimate) -> tuple[Verdict, str, int | None
     return "inconclusive", f"underpowered: a 90%-power test needs {needed} {unit} ({estimate.n} measured)", needed
 
 
-CHECK_CAUSE_LEADS = ("apparatus failed", "prerequisite failed", "check defective", "apparatus checks", "prerequisites",
-                     "checks")
+ONE_CHECK_LEADS = ("apparatus failed", "prerequisite failed", "check defective")  # the cause names the check
+COUNTED_CHECK_LEADS = ("apparatus checks", "prerequisites", "checks")  # the cause counts several
 
 
 def is_check_cause(cause: str) -> bool:
     """Whether a verdict's cause is a failed or defective check (not the interval's)."""
-    return cause.startswith(CHECK_CAUSE_LEADS)
+    return cause.startswith(ONE_CHECK_LEADS + COUNTED_CHECK_LEADS)
+
+
+def counts_checks(cause: str) -> bool:
+    """Whether a verdict's cause counts several failed or defective checks (rather than naming one)."""
+    return cause.startswith(COUNTED_CHECK_LEADS)
 
 
 def check_kind(check: Check) -> str:
