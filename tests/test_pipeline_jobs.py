@@ -71,6 +71,14 @@ def test_a_warm_regeneration_keeps_the_cold_time(demo):
     assert "all loaded from the cache" in training_words(warm["training"])
 
 
+def test_the_bound_on_more_cpus_follows_the_machine_not_a_warm_run_s_workers():
+    record = {"jobs": 4, "computed_here": 0, "job_seconds": 2400.0, "longest_job_seconds": 300.0, "workers": 1,
+              "wall_seconds": 1.0, "unrecorded": 0}  # fmt: skip
+    assert "on 4 CPUs at least 10.0 min" in training_words(record, cpus=2)  # 2400 s over 4 CPUs, above the longest job
+    assert "on 2 CPUs at least 20.0 min" in training_words(record)  # no machine given: the run's workers
+    assert "on 16 CPUs at least 5.0 min" in training_words(record, cpus=8)  # the longest job bounds it
+
+
 def _with_edit(path: Path, change, check):
     text = path.read_text()
     path.write_text(change(text))

@@ -252,8 +252,9 @@ def run_words(meta: Mapping[str, Any]) -> str:
     return "warm: every model loaded from the cache"
 
 
-def training_words(training: Mapping[str, Any]) -> str:
-    """One line on the chapter's training jobs: their compute, this run's share, and what more CPUs would give."""
+def training_words(training: Mapping[str, Any], cpus: int | None = None) -> str:
+    """One line on the chapter's training jobs: their compute, this run's share, and what twice the machine's
+    ``cpus`` would give (its CPU count, from the report's hardware; else the run's workers)."""
     total, longest, workers = training["job_seconds"], training.get("longest_job_seconds"), training.get("workers")
     text = f"{training['jobs']} jobs, {total / 60:.1f} min of one worker in all"
     if training.get("unrecorded"):
@@ -263,9 +264,10 @@ def training_words(training: Mapping[str, Any]) -> str:
         text += f"; {training['computed_here']} trained in this run, {training['wall_seconds'] / 60:.1f} min{where}"
     else:
         text += "; all loaded from the cache in this run"
-    if workers and longest:
-        bound = max(longest, total / (2 * workers))
-        text += f"; with twice the CPUs at least {bound / 60:.1f} min (the longest job, or the total over the CPUs)"
+    base = cpus or workers  # a warm rerun's workers trained nothing: the machine's CPUs set the bound
+    if base and longest:
+        bound = max(longest, total / (2 * base))
+        text += f"; on {2 * base} CPUs at least {bound / 60:.1f} min (the longest job, or the total over the CPUs)"
     return text
 
 

@@ -32,7 +32,7 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
         f"- Run time: {meta.get('wall_seconds', 0) / 60:.1f} min"
         + f" ({run_words(meta)})"
         + ("" if cold is None else f"; cold run: {cold / 60:.1f} min") + ".",
-        *([f"- Training: {training_words(meta['training'])}."] if meta.get("training") else []),
+        *([f"- Training: {training_words(meta['training'], (meta.get('hardware') or {}).get('cpu_count'))}."] if meta.get("training") else []),
         f"- Hardware: {hardware_words(meta.get('hardware') or {})}.",
         f"- Rerun: `nox -s {session}`.",
         "",

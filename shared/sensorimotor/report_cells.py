@@ -48,7 +48,7 @@ def provenance_rows(meta: Mapping[str, Any], rerun: str) -> list[tuple[str, str]
         ("run", f"{meta.get('run_date', 'unknown date')}, {meta.get('wall_seconds', 0) / 60:.1f} min"
                 + f" ({run_words(meta)})"),
         ("cold run", "not measured" if cold is None else f"{cold / 60:.1f} min"),
-        *([("training", training_words(meta["training"]))] if meta.get("training") else []),
+        *([("training", training_words(meta["training"], (meta.get("hardware") or {}).get("cpu_count")))] if meta.get("training") else []),
         ("hardware", hardware_words(meta.get("hardware") or {})),
         ("packages", ", ".join(f"{k} {v}" for k, v in sorted((meta.get("packages") or {}).items()) if v)),
     ]  # fmt: skip
