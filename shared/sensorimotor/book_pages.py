@@ -271,6 +271,13 @@ def training_words(training: Mapping[str, Any], cpus: int | None = None) -> str:
     return text
 
 
+def report_training_words(meta: Mapping[str, Any]) -> str | None:
+    """:func:`training_words` for a report's metadata (its training record, its machine's CPUs); None without one."""
+    if not meta.get("training"):
+        return None
+    return training_words(meta["training"], (meta.get("hardware") or {}).get("cpu_count"))
+
+
 def hardware_words(hardware: Mapping[str, Any] | None) -> str:
     """``{"cpu": ..., "cpu_count": 2, "gpu": None, "torch_threads": 1}`` -> a phrase."""
     if not hardware:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sensorimotor.atomic import atomic_path
-from sensorimotor.book_pages import hardware_words, run_words, training_words
+from sensorimotor.book_pages import hardware_words, report_training_words, run_words
 from sensorimotor.verdicts import format_number, ours_text
 
 BEGIN = "<!-- BEGIN generated from the committed report: do not edit (python -m sensorimotor.pipeline readme) -->"
@@ -32,7 +32,7 @@ def section_text(meta: Mapping[str, Any], chapter_name: str, session: str) -> st
         f"- Run time: {meta.get('wall_seconds', 0) / 60:.1f} min"
         + f" ({run_words(meta)})"
         + ("" if cold is None else f"; cold run: {cold / 60:.1f} min") + ".",
-        *([f"- Training: {training_words(meta['training'], (meta.get('hardware') or {}).get('cpu_count'))}."] if meta.get("training") else []),
+        *([f"- Training: {report_training_words(meta)}."] if meta.get("training") else []),
         f"- Hardware: {hardware_words(meta.get('hardware') or {})}.",
         f"- Rerun: `nox -s {session}`.",
         "",

@@ -10,7 +10,7 @@ import html
 from collections.abc import Mapping
 from typing import Any
 
-from sensorimotor.book_pages import hardware_words, run_words, training_words
+from sensorimotor.book_pages import hardware_words, report_training_words, run_words
 from sensorimotor.verdicts import SCHEMA, glance_html, glance_markdown
 
 GLANCE_TAG = "verdicts-at-a-glance"
@@ -48,7 +48,7 @@ def provenance_rows(meta: Mapping[str, Any], rerun: str) -> list[tuple[str, str]
         ("run", f"{meta.get('run_date', 'unknown date')}, {meta.get('wall_seconds', 0) / 60:.1f} min"
                 + f" ({run_words(meta)})"),
         ("cold run", "not measured" if cold is None else f"{cold / 60:.1f} min"),
-        *([("training", training_words(meta["training"], (meta.get("hardware") or {}).get("cpu_count")))] if meta.get("training") else []),
+        *([("training", report_training_words(meta))] if meta.get("training") else []),
         ("hardware", hardware_words(meta.get("hardware") or {})),
         ("packages", ", ".join(f"{k} {v}" for k, v in sorted((meta.get("packages") or {}).items()) if v)),
     ]  # fmt: skip
