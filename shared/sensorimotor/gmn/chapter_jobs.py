@@ -1,4 +1,5 @@
-"""The GMN chapter's training as declared jobs: its scene sets first, then its models.
+"""The GMN chapter's training as declared jobs: its scene sets first, then the haptic pretrainings and the
+M = 8 models, then the M = 2 models (which start from the pretrained haptic networks).
 
 The chapter's ``config.py`` returns :func:`declared_jobs` from ``training_jobs``, so that ``replicate``
 generates and trains before the notebook runs; the notebook builds the same :func:`model_jobs` and
@@ -13,7 +14,7 @@ from typing import Any
 from sensorimotor.gmn.evaluation import sample_modality_masks
 from sensorimotor.gmn.model import GMNArch
 from sensorimotor.gmn.scenes import SceneDatasetConfig, modality_split
-from sensorimotor.gmn.training import MaskedEvaluation, TrainJob, as_job
+from sensorimotor.gmn.training import MaskedEvaluation, TrainJob, as_job, pretraining_jobs
 from sensorimotor.jobs import Job
 from sensorimotor.seeding import rng
 
@@ -38,7 +39,7 @@ def model_jobs(cfg: Any, device: str = "cpu") -> dict[tuple[str, str, int], Trai
     scenes = scene_configs(cfg)
     jobs = {
         ("M=2", s, sd): TrainJob({}, 2, cfg.image_size, arch, s, cfg.train_spec(sd), scenes["train"], sd,
-                                 label=f"M=2 {s} seed {sd}", device=device)  # fmt: skip
+                                 label=f"M=2 {s} seed {sd}", device=device, haptic_pretraining=cfg.haptic_pretraining())  # fmt: skip
         for sd in cfg.seeds()
         for s in ("baseline", "apoe")
     }
@@ -71,7 +72,12 @@ def scene_job(name: str, config: SceneDatasetConfig) -> Job:
 
 
 def declared_jobs(cfg: Any, device: str = "cpu") -> list[list[Job]]:
-    """The chapter's two stages: the scene sets, then every model, longest training first."""
-    models = model_jobs(cfg, device)
-    order = sorted(models.values(), key=lambda job: -job.spec.steps)
-    return [[scene_job(n, c) for n, c in scene_configs(cfg).items()], [as_job(job, job.label) for job in order]]
+    """The chapter's stages: the scene sets; the haptic pretrainings, then the models that do not start from
+    them; then the models that do, longest training first within a stage."""
+    models = sorted(model_jobs(cfg, device).values(), key=lambda job: -job.spec.steps)
+    pretrained = [job for job in models if job.haptic_pretraining is not None]
+    plain = [job for job in models if job.haptic_pretraining is None]
+    stages = [[scene_job(n, c) for n, c in scene_configs(cfg).items()],
+              pretraining_jobs(pretrained) + [as_job(job, job.label) for job in plain],
+              [as_job(job, job.label) for job in pretrained]]  # fmt: skip
+    return [stage for stage in stages if stage]

@@ -68,7 +68,8 @@ class ShapeReader(nn.Module):
         return self.head(rep)
 
 
-def _grasps(data: Mapping[str, np.ndarray], modality: Modality, scenes: np.ndarray, views: np.ndarray):
+def grasps(data: Mapping[str, np.ndarray], modality: Modality, scenes: np.ndarray, views: np.ndarray):
+    """The grasps ``views`` (n, g) of ``scenes`` (n,) as (n, g, sense) and (n, g, query) tensors."""
     sense, query = extract(data, modality, np.repeat(scenes, views.shape[1]), views.reshape(-1))
     shape = (len(scenes), views.shape[1])
     return torch.as_tensor(sense).reshape(*shape, -1), torch.as_tensor(query).reshape(*shape, -1)
@@ -104,7 +105,7 @@ def train_shape_reader(
     optimiser = torch.optim.Adam(model.parameters(), lr)
     gen = make_rng(seed, "shape-reader")
     n_train, n_test = len(y_train), len(y_test)
-    test_sense, test_query = _grasps(test, modality, np.arange(n_test), np.tile(np.arange(max(eval_grasps)), (n_test, 1)))
+    test_sense, test_query = grasps(test, modality, np.arange(n_test), np.tile(np.arange(max(eval_grasps)), (n_test, 1)))
 
     def evaluate(step: int) -> dict:
         with torch.no_grad():
@@ -118,7 +119,7 @@ def train_shape_reader(
             scenes = gen.integers(0, n_train, batch)
             count = int(gen.integers(1, max_grasps + 1))
             views = np.stack([gen.permutation(n_views)[:count] for _ in scenes])
-            sense, query = _grasps(train, modality, scenes, views)
+            sense, query = grasps(train, modality, scenes, views)
             loss = nn.functional.cross_entropy(model(sense, query), y_train[scenes])
             optimiser.zero_grad()
             loss.backward()

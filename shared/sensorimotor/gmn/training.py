@@ -14,6 +14,13 @@ import torch
 
 from sensorimotor.cache import cache_path, load_torch, save_torch
 from sensorimotor.gmn.evaluation import masked_nll
+from sensorimotor.gmn.haptic_pretraining import (
+    HapticPretraining,
+    as_pretraining_job,
+    haptic_modality,
+    load_grasp_process,
+    pretraining_kwargs,
+)
 from sensorimotor.gmn.model import GMN, GMNArch, with_product
 from sensorimotor.gmn.scenes import (
     Modality,
@@ -205,10 +212,19 @@ class TrainJob:
     evaluation: MaskedEvaluation | None = None
     label: str = ""
     device: str = "cpu"  # where to train and load (not part of the cache key)
+    haptic_pretraining: HapticPretraining | None = None  # start from a pretrained haptic network (a departure)
 
     @property
     def modalities(self) -> list[Modality]:
         return modality_split(self.n_modalities, self.image_size)
+
+    def pretraining(self) -> dict[str, Any] | None:
+        """The arguments of the job that pretrains this model's haptic network (None: no pretraining); the
+        network is pretrained on the model's training scenes from the initial weights of its seed, so both
+        schemes of a seed share it."""
+        if self.haptic_pretraining is None:
+            return None
+        return pretraining_kwargs(self.n_modalities, self.image_size, self.arch, self.data, self.seed, self.haptic_pretraining)
 
     def path(self):
         """The cache entry of this model (see :func:`as_job`)."""
@@ -250,7 +266,8 @@ def job_kwargs(job: TrainJob) -> dict[str, Any]:
     return {"key": json.loads(json.dumps(dict(job.key))), "n_modalities": job.n_modalities, "image_size": job.image_size,
             "arch": arch, "scheme": job.scheme, "spec": dataclasses.asdict(job.spec), "data": plain(job.data),
             "seed": job.seed, "device": job.device, "evaluation": evaluation,
-            "scene_modalities": None if job.scene_modalities is None else bits(job.scene_modalities)}  # fmt: skip
+            "scene_modalities": None if job.scene_modalities is None else bits(job.scene_modalities),
+            "haptic_pretraining": None if job.haptic_pretraining is None else dataclasses.asdict(job.haptic_pretraining)}  # fmt: skip
 
 
 def _from_kwargs(kwargs: Mapping[str, Any]) -> TrainJob:
@@ -266,10 +283,11 @@ def _from_kwargs(kwargs: Mapping[str, Any]) -> TrainJob:
     evaluation = None if ev is None else MaskedEvaluation(**{**ev, "data": scenes(ev["data"]), "scenes": tuple(ev["scenes"]),
                                                              "masks": {k: unbits(v) for k, v in ev["masks"].items()}})  # fmt: skip
     arch = GMNArch(**{**kwargs["arch"], "default_grid": tuple(kwargs["arch"]["default_grid"])})
-    masks = kwargs["scene_modalities"]
+    masks, pretraining = kwargs["scene_modalities"], kwargs["haptic_pretraining"]
     return TrainJob(kwargs["key"], kwargs["n_modalities"], kwargs["image_size"], arch, kwargs["scheme"],
                     TrainSpec(**kwargs["spec"]), scenes(kwargs["data"]), kwargs["seed"],
-                    None if masks is None else unbits(masks), evaluation, device=kwargs["device"])  # fmt: skip
+                    None if masks is None else unbits(masks), evaluation, device=kwargs["device"],
+                    haptic_pretraining=None if pretraining is None else HapticPretraining(**pretraining))  # fmt: skip
 
 
 def train_job(**kwargs: Any) -> dict[str, Any]:
@@ -278,6 +296,9 @@ def train_job(**kwargs: Any) -> dict[str, Any]:
     mods = job.modalities
     torch.manual_seed(job.seed)
     model = GMN(mods, job.arch, job.scheme).to(job.device)
+    if job.pretraining() is not None:  # pretrained by its own job (see run_jobs and the chapter's stages)
+        process, _ = load_grasp_process(job.pretraining())
+        model.representations[haptic_modality(mods).name].load_state_dict(process.encoder.state_dict())
     data = scene_dataset(job.data, workers=1, progress=False)
     evaluate = None if job.evaluation is None else _masked_evaluator(job.evaluation, mods)
     start = time.perf_counter()
@@ -285,6 +306,13 @@ def train_job(**kwargs: Any) -> dict[str, Any]:
                         job.evaluation.every if job.evaluation else 0)  # fmt: skip
     history["wall_seconds"] = [time.perf_counter() - start]
     return {"state": {k: v.detach().cpu() for k, v in model.state_dict().items()}, "history": history}
+
+
+def pretraining_jobs(jobs: Sequence[TrainJob]) -> list[Job]:
+    """The distinct haptic pretrainings ``jobs`` start from, as jobs (one per seed and training set)."""
+    kwargs = [job.pretraining() for job in jobs]
+    unique = {json.dumps(k, sort_keys=True): k for k in kwargs if k is not None}
+    return [as_pretraining_job(k) for k in unique.values()]
 
 
 def as_job(job: TrainJob, name: str) -> Job:
@@ -307,11 +335,13 @@ def run_jobs(
 ) -> list[tuple[GMN, dict[str, list[float]]]]:
     """Train every job not yet in the cache as jobs of :mod:`sensorimotor.jobs` (``processes`` local workers
     of one torch thread each, or Ray; results do not depend on either), then load all of them in order.
-    ``threads`` and ``progress`` are kept for callers; each job runs with one thread."""
+    Haptic networks to pretrain go first. ``threads`` and ``progress`` are kept for callers; each job runs
+    with one thread."""
     del threads, progress
     needed = [job.data for job in jobs] + [job.evaluation.data for job in jobs if job.evaluation is not None]
     for config in dict.fromkeys(needed):  # the scenes once, before the workers read them
         scene_dataset(config, workers=processes, progress=False)
+    run_all(pretraining_jobs(jobs), executor=executor, workers=processes)
     named = [as_job(job, f"gmn-{i}") for i, job in enumerate(jobs)]
     run_all(named, executor=executor, workers=processes)
     return [load_trained(job, f"gmn-{i}") for i, job in enumerate(jobs)]
