@@ -71,8 +71,9 @@ def test_a_chapters_smoke_training_job_gives_the_same_weights_on_ray_and_locally
     from sensorimotor.profiles import load_chapter_module
 
     config = load_chapter_module(Path(__file__).resolve().parents[1] / "replications" / "gmn" / "config.py")
-    scenes, models = config.training_jobs(config.gmn_config("smoke", device="cpu"))
-    stages = [[job for job in scenes if job.name == "scenes-train"], [models[-1]]]
+    scenes, models, _pretrained = config.training_jobs(config.gmn_config("smoke", device="cpu"))
+    stages = [[job for job in scenes if job.name == "scenes-train"], [models[-1]]]  # an M = 8 model (no pretraining)
+    assert models[-1].function.endswith(":train_job") and models[-1].kwargs["haptic_pretraining"] is None
     weights = {}
     for executor in ("ray", "local"):
         monkeypatch.setenv("SENSORIMOTOR_CACHE", str(tmp_path / executor))
